@@ -1,0 +1,158 @@
+#include "args.hpp"
+#include "commands.hpp"
+#include "db_commands.hpp"
+#include "spacehook/core/clock.hpp"
+#include "spacehook/store/jobs.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <cstdio>
+
+#include <fmt/format.h>
+
+namespace spacehook::cli {
+namespace json = boost::json;
+namespace {
+
+const char* const usage_states = "queued, running, retrying, succeeded, skipped, dead, cancelled";
+
+bool valid_state(const std::string& s) {
+    for (auto v : {"queued", "running", "retrying", "succeeded", "skipped", "dead", "cancelled"})
+        if (s == v) return true;
+    return false;
+}
+
+json::object job_json(const store::job& j) {
+    json::object o;
+    o["id"] = j.id;
+    o["event_row"] = j.event_row;
+    o["rule"] = j.rule;
+    o["state"] = j.state;
+    o["attempts"] = j.attempts;
+    o["max_attempts"] = j.max_attempts;
+    o["run_at"] = clock::format_iso(j.run_at);
+    o["lease_until"] = j.lease_until ? json::value(clock::format_iso(*j.lease_until)) : json::value(nullptr);
+    o["last_error"] = j.last_error ? json::value(*j.last_error) : json::value(nullptr);
+    o["created_at"] = clock::format_iso(j.created_at);
+    o["updated_at"] = clock::format_iso(j.updated_at);
+    o["file_key"] = j.file_key ? json::value(*j.file_key) : json::value(nullptr);
+    return o;
+}
+
+void print(const std::string& s) { std::fputs(s.c_str(), stdout); }
+
+int jobs_list(const args& a, store::database& db) {
+    store::job_filter f;
+    f.state = a.get("state");
+    if (f.state && !valid_state(*f.state)) throw usage_error(fmt::format("--state must be one of {}", usage_states));
+    f.rule = a.get("rule");
+    if (auto s = a.get("since")) f.since_ms = since_to_ms(*s, "since");
+    if (auto l = a.get("limit")) f.limit = static_cast<int>(parse_id(*l, "--limit"));
+    auto jobs = store::list_jobs(db, f);
+    if (a.has("json")) {
+        json::array arr;
+        for (const auto& j : jobs) arr.push_back(job_json(j));
+        print(json::serialize(arr) + "\n");
+        return 0;
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& j : jobs)
+        rows.push_back({std::to_string(j.id), std::to_string(j.event_row), j.rule, j.state,
+                        fmt::format("{}/{}", j.attempts, j.max_attempts), clock::format_iso(j.updated_at),
+                        j.last_error.value_or("")});
+    print(format_table({"ID", "EVENT", "RULE", "STATE", "ATTEMPTS", "UPDATED", "LAST ERROR"}, rows));
+    print(fmt::format("{} job(s)\n", jobs.size()));
+    return 0;
+}
+
+int jobs_show(const args& a, store::database& db, std::int64_t id) {
+    auto j = store::get_job(db, id);
+    if (!j) throw user_error(fmt::format("no job {}", id));
+    auto steps = store::get_steps(db, id);
+    if (a.has("json")) {
+        auto o = job_json(*j);
+        json::array s;
+        for (const auto& st : steps)
+            s.push_back(json::object{{"idx", st.idx},
+                                     {"action", st.action},
+                                     {"state", st.state},
+                                     {"result", st.result ? json::value(*st.result) : json::value(nullptr)}});
+        o["steps"] = std::move(s);
+        print(json::serialize(o) + "\n");
+        return 0;
+    }
+    std::string out = fmt::format(
+        "job {}  rule {}  state {}  attempts {}/{}\nevent row {}  file {}\ncreated {}  updated {}  run_at {}\n", j->id,
+        j->rule, j->state, j->attempts, j->max_attempts, j->event_row, j->file_key.value_or("-"),
+        clock::format_iso(j->created_at), clock::format_iso(j->updated_at), clock::format_iso(j->run_at));
+    if (j->last_error) out += fmt::format("last error: {}\n", *j->last_error);
+    out += steps.empty() ? "steps: none yet (the job has not run)\n" : "steps:\n";
+    for (const auto& st : steps)
+        out += fmt::format("  {}. {:<8} {:<8} {}\n", st.idx + 1, st.action, st.state, st.result.value_or(""));
+    print(out);
+    return 0;
+}
+
+}  // namespace
+
+int cmd_jobs(const argv_t& argv) {
+    args a(argv, {.with_value = {"config", "state", "rule", "since", "limit", "older-than"},
+                  .boolean = {"json"},
+                  .repeatable = {}});
+    if (a.positional().empty()) throw usage_error("which subcommand: list, show, retry, cancel or purge?");
+    const auto& sub = a.positional()[0];
+    auto settings = load_config(a.required("config"));
+    auto db = open_database(settings);
+    auto need_id = [&]() {
+        if (a.positional().size() != 2) throw usage_error(fmt::format("jobs {} takes one job ID", sub));
+        return parse_id(a.positional()[1], "job ID");
+    };
+    if (sub == "list") return jobs_list(a, *db);
+    if (sub == "show") return jobs_show(a, *db, need_id());
+    if (sub == "retry") {
+        auto id = need_id();
+        store::transaction tx(*db);
+        auto j = store::get_job(*db, id);
+        if (!j) throw user_error(fmt::format("no job {}", id));
+        if (!store::retry_job(*db, id, clock::now_ms()))
+            throw user_error(fmt::format("job {} is {}: only dead, cancelled, skipped or succeeded jobs can be retried", id,
+                                         j->state));
+        tx.commit();
+        print(fmt::format("job {} queued again (steps already done are not repeated)\n", id));
+        return 0;
+    }
+    if (sub == "cancel") {
+        auto id = need_id();
+        store::transaction tx(*db);
+        auto j = store::get_job(*db, id);
+        if (!j) throw user_error(fmt::format("no job {}", id));
+        if (!store::cancel_job(*db, id, clock::now_ms()))
+            throw user_error(fmt::format("job {} is {}: only queued or retrying jobs can be cancelled", id, j->state));
+        tx.commit();
+        print(fmt::format("job {} cancelled\n", id));
+        return 0;
+    }
+    if (sub == "purge") {
+        auto older = a.get("older-than");
+        if (!older) throw usage_error("purge needs --older-than (e.g. 30d)");
+        std::vector<std::string> states;
+        if (auto s = a.get("state")) {
+            if (!valid_state(*s) || *s == "queued" || *s == "running" || *s == "retrying")
+                throw usage_error("--state for purge must be succeeded, skipped, dead or cancelled");
+            states.push_back(*s);
+        } else {
+            states = {"succeeded", "skipped"};
+        }
+        auto cutoff = since_to_ms(*older, "older-than");
+        store::transaction tx(*db);
+        auto c = store::purge(*db, states, cutoff);
+        tx.commit();
+        if (a.has("json")) print(json::serialize(json::object{{"jobs", c.jobs}, {"events", c.events}}) + "\n");
+        else print(fmt::format("purged {} job(s) and {} event(s)\n", c.jobs, c.events));
+        return 0;
+    }
+    throw usage_error(fmt::format("unknown jobs subcommand \"{}\"", sub));
+}
+
+}  // namespace spacehook::cli

@@ -1,0 +1,86 @@
+#include "spacehook/cli/run.hpp"
+
+#include "args.hpp"
+#include "commands.hpp"
+#include "spacehook/core/log.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iterator>
+
+#include <fmt/format.h>
+
+namespace spacehook::cli {
+namespace {
+
+const command commands[] = {
+    {"serve", "run the service: HTTP front end + worker pool",
+     "usage: spacehook serve --config FILE\n\n"
+     "Runs until SIGTERM or Ctrl-C, then drains in-flight requests and running steps and exits 0.\n"
+     "SIGHUP reloads rules, channels and webhook secrets from FILE (a bad file is refused, the old config stays).\n"
+     "Log level: SPACEHOOK_LOG_LEVEL=debug|info|warn|error (default info).\n",
+     cmd_serve},
+    {"check", "validate a config file and print the rule table",
+     "usage: spacehook check --config FILE\n\nPrints every problem with its JSON path and exits 1, or prints the rules "
+     "and exits 0.\n",
+     cmd_check},
+    {"jobs", "inspect and steer the job table (list, show, retry, cancel, purge)",
+     "usage: spacehook jobs <list|show ID|retry ID|cancel ID|purge> --config FILE [options]\n", cmd_jobs},
+    {"events", "the received deliveries (list, show, replay)",
+     "usage: spacehook events <list|show ID|replay ID> --config FILE [options]\n", cmd_events},
+    {"sign", "print the signature header DocSpace would send for a body",
+     "usage: spacehook sign (--secret S | --secret-env VAR | --secret-file FILE) [FILE|-]\n\n"
+     "Prints sha256=<64 uppercase hex> (the value of x-docspace-signature-256) for FILE or standard input.\n",
+     cmd_sign},
+};
+
+void print_help() {
+    std::string text = "spacehook " SPACEHOOK_VERSION
+                       ": durable ONLYOFFICE DocSpace webhook automation\n\nusage: spacehook <command> [options]\n\n"
+                       "commands:\n";
+    for (const auto& c : commands) text += fmt::format("  {:<9} {}\n", c.name, c.summary);
+    text += "\n`spacehook <command> --help` for a command's options. Exit codes: 0 ok, 1 error, 2 usage.\n";
+    std::fputs(text.c_str(), stdout);
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+    if (const char* lvl = std::getenv("SPACEHOOK_LOG_LEVEL")) log::set_min_level(log::parse_level(lvl, log::level::info));
+    argv_t all(argv + 1, argv + argc);
+    if (all.empty()) {
+        print_help();
+        return 2;
+    }
+    if (all[0] == "--help" || all[0] == "-h" || all[0] == "help") {
+        print_help();
+        return 0;
+    }
+    if (all[0] == "--version") {
+        std::puts("spacehook " SPACEHOOK_VERSION);
+        return 0;
+    }
+    for (const auto& c : commands) {
+        if (all[0] != c.name) continue;
+        argv_t rest(all.begin() + 1, all.end());
+        for (const auto& a : rest)
+            if (a == "--help" || a == "-h") {
+                std::fputs(c.usage, stdout);
+                return 0;
+            }
+        try {
+            return c.run(rest);
+        } catch (const usage_error& e) {
+            std::fprintf(stderr, "spacehook %s: %s\n%s", c.name, e.what(), c.usage);
+            return 2;
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "spacehook %s: %s\n", c.name, e.what());
+            return 1;
+        }
+    }
+    std::fprintf(stderr, "spacehook: unknown command \"%s\" (see spacehook --help)\n", all[0].c_str());
+    return 2;
+}
+
+}  // namespace spacehook::cli

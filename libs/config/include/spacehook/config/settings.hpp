@@ -1,0 +1,132 @@
+// The configuration as a struct tree (contract section 2). Defaults live here, one comment per field.
+// Loaded by config::load (load.hpp); nothing outside libs/config reads the environment.
+#ifndef SPACEHOOK_CONFIG_SETTINGS_HPP
+#define SPACEHOOK_CONFIG_SETTINGS_HPP
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace spacehook::config {
+
+// DocSpace entry ids are integers for DocSpace storage and strings for third-party storage
+// (docspace-protocol.md 2.5); we keep the canonical text ("8421" or "sbox-123").
+using entry_id = std::string;
+
+struct server_settings {
+    std::string listen = "0.0.0.0:8080";    // host:port; "[::1]:8080" for IPv6
+    std::size_t max_body_bytes = 1048576;    // larger bodies get 413 and the connection is closed
+    std::size_t max_header_bytes = 16384;    // larger header blocks get 431
+    std::int64_t header_timeout_ms = 10000;  // a request's headers must arrive within this (idle keep-alive too)
+    std::int64_t request_timeout_ms = 30000; // the body must arrive within this once the headers are in
+    std::size_t max_connections = 4096;      // further connections are accepted and closed at once
+    unsigned threads = 0;                    // I/O threads; 0 = one per core
+    std::string admin_token;                 // when set, GET /metrics requires "Authorization: Bearer <token>"
+};
+
+struct database_settings {
+    std::string path = "/var/lib/spacehook/spacehook.db";
+    std::int64_t busy_timeout_ms = 2000;  // how long a write waits for a lock held by another process
+};
+
+struct docspace_settings {
+    std::string base_url;           // https://portal.example.com (http:// allowed, for tests and sims)
+    std::string api_key;            // sent as "Authorization: Bearer <api_key>"
+    bool ignore_own_events = true;  // drop events whose event.createBy is the API key's user
+    std::string ca_file;            // extra CA bundle (PEM) besides the system store
+    std::int64_t timeout_ms = 30000;     // per request: connect + write + read
+    std::int64_t fileop_timeout_ms = 300000;  // how long a move/copy may take before the step fails
+    std::int64_t poll_interval_ms = 500;      // first fileops poll delay (doubles up to 4 s)
+};
+
+struct webhook_endpoint {
+    std::string path;                  // "/docspace/webhook"
+    std::vector<std::string> secrets;  // any may match; empty = no signature check (warned at start)
+};
+
+struct worker_settings {
+    unsigned concurrency = 8;
+    int max_attempts = 10;
+    std::int64_t backoff_initial_ms = 1000;
+    std::int64_t backoff_max_ms = 600000;
+    std::int64_t lease_ms = 60000;           // a running job whose lease passes this is due again
+    std::int64_t shutdown_grace_ms = 10000;  // on SIGTERM running steps get this long to finish
+};
+
+struct retention_settings {
+    std::int64_t succeeded_after_ms = 0;    // 0 = keep forever; else purge succeeded/skipped jobs older than this
+    std::int64_t interval_ms = 3600000;     // how often serve prunes
+};
+
+enum class channel_type { smtp, http, log };
+enum class chat_format { raw, slack, teams };
+
+struct channel_settings {
+    std::string name;
+    channel_type type = channel_type::log;
+    std::string url;                  // smtp://host:port (smtps:// for implicit TLS) or http(s)://...
+    bool starttls = false;            // smtp: upgrade with STARTTLS (required when true)
+    std::string username, password;   // smtp AUTH (PLAIN, else LOGIN)
+    std::string from;                 // smtp envelope and From:
+    std::vector<std::string> to;      // smtp recipients
+    chat_format format = chat_format::raw;  // http: body shape
+    std::string ca_file;              // extra CA bundle for TLS
+    std::int64_t timeout_ms = 30000;
+};
+
+enum class title_match { prefix, suffix, glob, regex };
+
+struct title_filter {
+    title_match kind = title_match::prefix;
+    std::string pattern;
+    bool case_sensitive = false;
+};
+
+struct rule_filter {
+    std::optional<entry_id> in_folder;  // direct parent
+    std::optional<entry_id> in_room;    // anywhere below this room or folder
+    std::optional<title_filter> title;
+};
+
+enum class action_kind { move, copy, comment, notify };
+enum class conflict { skip, overwrite, duplicate };
+
+struct action {
+    action_kind kind = action_kind::notify;
+    entry_id to_folder;                     // move, copy
+    conflict on_conflict = conflict::skip;  // move, copy
+    std::string text;                       // comment (template)
+    std::string channel;                    // notify
+    std::string subject;                    // notify (template)
+    std::string body;                       // notify (template)
+};
+
+struct rule {
+    std::string name;
+    std::vector<std::string> on;  // triggers, e.g. "file.uploaded"; "*" = any
+    rule_filter when;             // the "if" object
+    std::vector<action> actions;  // the "do" list
+};
+
+struct settings {
+    server_settings server;
+    database_settings database;
+    docspace_settings docspace;
+    std::vector<webhook_endpoint> webhooks;
+    worker_settings workers;
+    retention_settings retention;
+    std::vector<channel_settings> channels;
+    std::vector<rule> rules;
+
+    const rule* find_rule(std::string_view name) const;
+    const channel_settings* find_channel(std::string_view name) const;
+};
+
+std::string_view to_string(action_kind k);
+std::string_view to_string(conflict c);
+std::string_view to_string(channel_type t);
+
+}  // namespace spacehook::config
+
+#endif

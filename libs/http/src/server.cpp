@@ -1,0 +1,277 @@
+#include "spacehook/http/server.hpp"
+
+#include "spacehook/core/log.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <mutex>
+#include <unordered_set>
+
+namespace spacehook::http {
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+
+response make_response(const request& req, beast_http::status status, std::string body, std::string_view content_type) {
+    response res{status, req.version()};
+    res.set(beast_http::field::content_type, content_type);
+    res.keep_alive(req.keep_alive());
+    res.body() = std::move(body);
+    res.prepare_payload();
+    return res;
+}
+
+bool split_host_port(const std::string& listen, std::string& host, std::uint16_t& port) {
+    auto colon = listen.rfind(':');
+    if (colon == std::string::npos) return false;
+    host = listen.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    auto port_text = listen.substr(colon + 1);
+    if (port_text.empty() || port_text.size() > 5) return false;
+    unsigned long p = 0;
+    for (char c : port_text) {
+        if (c < '0' || c > '9') return false;
+        p = p * 10 + static_cast<unsigned long>(c - '0');
+    }
+    if (p > 65535) return false;
+    port = static_cast<std::uint16_t>(p);
+    if (host.empty() || host == "*") host = "0.0.0.0";
+    return true;
+}
+
+namespace {
+
+// One live connection, as seen by stop(): touched only on its own io_context thread.
+struct connection {
+    beast::tcp_stream stream;
+    bool idle = true;  // waiting for the next request's headers
+    explicit connection(tcp::socket s) : stream(std::move(s)) {}
+};
+
+}  // namespace
+
+struct server::impl : std::enable_shared_from_this<impl> {
+    std::vector<asio::io_context*> contexts;
+    server_options options;
+    handler on_request;
+    tcp::acceptor acceptor;
+    server_stats stats;
+    std::atomic<bool> stopping{false};
+    std::atomic<bool> accepting{false};
+    std::mutex live_mutex;
+    std::unordered_set<std::shared_ptr<connection>> live;
+
+    impl(std::vector<asio::io_context*> ctxs, server_options opt, handler h)
+        : contexts(std::move(ctxs)), options(std::move(opt)), on_request(std::move(h)), acceptor(*contexts.at(0)) {}
+
+    awaitable<void> accept_loop() {
+        std::size_t next = 0;
+        while (!stopping.load()) {
+            auto& ctx = *contexts[next++ % contexts.size()];
+            auto [ec, socket] = co_await acceptor.async_accept(ctx, tuple_awaitable);
+            if (ec) {
+                if (ec == asio::error::operation_aborted || stopping.load()) break;
+                // EMFILE and friends: log and keep accepting rather than dying.
+                log::warn("http.accept_failed", {{"error", ec.message()}});
+                continue;
+            }
+            if (stats.connections_open.load() >= options.max_connections) {
+                reject(std::move(socket));
+                continue;
+            }
+            boost::system::error_code ignored;
+            socket.set_option(tcp::no_delay(true), ignored);
+            auto conn = std::make_shared<connection>(std::move(socket));
+            {
+                std::lock_guard lock(live_mutex);
+                live.insert(conn);
+            }
+            stats.connections_open.fetch_add(1);
+            auto ex = conn->stream.get_executor();
+            asio::co_spawn(ex, session(shared_from_this(), conn), [self = shared_from_this(), conn](std::exception_ptr e) {
+                if (e) {
+                    try {
+                        std::rethrow_exception(e);
+                    } catch (const std::exception& ex) {
+                        log::error("http.session_failed", {{"error", ex.what()}});
+                    }
+                }
+                self->forget(conn);
+            });
+        }
+        accepting.store(false);
+    }
+
+    // Over max_connections: a best-effort 503 on the non-blocking socket, then close.
+    void reject(tcp::socket socket) {
+        stats.connections_rejected.fetch_add(1);
+        static constexpr std::string_view busy =
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 1\r\nConnection: close\r\n\r\n";
+        boost::system::error_code ec;
+        socket.non_blocking(true, ec);
+        socket.write_some(asio::buffer(busy.data(), busy.size()), ec);
+        socket.close(ec);
+    }
+
+    void forget(const std::shared_ptr<connection>& conn) {
+        stats.connections_open.fetch_sub(1);
+        std::lock_guard lock(live_mutex);
+        live.erase(conn);
+    }
+
+    static awaitable<void> session(std::shared_ptr<impl> self, std::shared_ptr<connection> conn) {
+        auto& stream = conn->stream;
+        const auto& opt = self->options;
+        beast::flat_buffer buffer;
+        for (;;) {
+            beast_http::request_parser<beast_http::string_body> parser;
+            parser.header_limit(static_cast<std::uint32_t>(opt.max_header_bytes));
+            parser.body_limit(opt.max_body_bytes);
+            conn->idle = true;
+            if (self->stopping.load()) break;
+            stream.expires_after(opt.header_timeout);
+            auto [ec, n] = co_await beast_http::async_read_header(stream, buffer, parser, tuple_awaitable);
+            conn->idle = false;
+            if (!ec && !parser.is_done()) {
+                if (auto expect = parser.get()[beast_http::field::expect]; beast::iequals(expect, "100-continue")) {
+                    beast_http::response<beast_http::empty_body> cont{beast_http::status::continue_, 11};
+                    stream.expires_after(opt.request_timeout);
+                    auto [wec, wn] = co_await beast_http::async_write(stream, cont, tuple_awaitable);
+                    if (wec) break;
+                }
+                stream.expires_after(opt.request_timeout);
+                std::tie(ec, n) = co_await beast_http::async_read(stream, buffer, parser, tuple_awaitable);
+            }
+            if (ec) {
+                if (ec == beast_http::error::body_limit) {
+                    self->stats.too_large.fetch_add(1);
+                    co_await send_and_close(stream, beast_http::status::payload_too_large, "body too large",
+                                            opt.request_timeout, opt);
+                } else if (ec == beast_http::error::header_limit) {
+                    co_await send_and_close(stream, beast_http::status::request_header_fields_too_large,
+                                            "header too large", opt.request_timeout, opt);
+                } else if (ec == beast::error::timeout) {
+                    self->stats.timeouts.fetch_add(1);
+                    if (parser.got_some() && opt.on_rejected) opt.on_rejected(408);
+                } else if (ec != beast_http::error::end_of_stream && ec != beast_http::error::partial_message &&
+                           ec.category() == beast_http::make_error_code(beast_http::error::bad_target).category()) {
+                    co_await send_and_close(stream, beast_http::status::bad_request, "malformed HTTP request",
+                                            opt.request_timeout, opt);
+                }
+                break;
+            }
+            request req = parser.release();
+            std::optional<response> res;
+            try {
+                res.emplace(co_await self->on_request(req));
+            } catch (const std::exception& e) {
+                log::error("http.handler_failed", {{"error", e.what()}, {"target", std::string(req.target())}});
+            }
+            if (!res) res.emplace(make_response(req, beast_http::status::internal_server_error, R"({"error":"internal"})"));
+            const bool keep_alive = req.keep_alive() && !self->stopping.load();
+            res->keep_alive(keep_alive);
+            if (!opt.server_header.empty()) res->set(beast_http::field::server, opt.server_header);
+            stream.expires_after(opt.request_timeout);
+            auto [wec, wn] = co_await beast_http::async_write(stream, *res, tuple_awaitable);
+            if (wec || !keep_alive) break;
+        }
+        boost::system::error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        stream.close();
+    }
+
+    // Answers `status` with Connection: close, then drains what the client is still sending for a moment so the
+    // answer is not lost to a TCP reset, and closes.
+    static awaitable<void> send_and_close(beast::tcp_stream& stream, beast_http::status status, std::string_view reason,
+                                          std::chrono::milliseconds timeout, const server_options& opt) {
+        if (opt.on_rejected) opt.on_rejected(static_cast<unsigned>(status));
+        response res{status, 11};
+        res.set(beast_http::field::content_type, "application/json");
+        res.keep_alive(false);
+        res.body() = fmt::format(R"({{"error":"{}"}})", reason);
+        res.prepare_payload();
+        stream.expires_after(timeout);
+        auto [ec, n] = co_await beast_http::async_write(stream, res, tuple_awaitable);
+        if (ec) co_return;
+        boost::system::error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        std::array<char, 16384> sink;
+        std::size_t drained = 0;
+        stream.expires_after(std::chrono::milliseconds(500));
+        while (drained < (4u << 20)) {
+            auto [rec, rn] = co_await stream.async_read_some(asio::buffer(sink), tuple_awaitable);
+            if (rec) break;
+            drained += rn;
+        }
+    }
+};
+
+server::server(std::vector<asio::io_context*> contexts, server_options options, handler h)
+    : impl_(std::make_shared<impl>(std::move(contexts), std::move(options), std::move(h))) {}
+
+server::~server() {
+    stop();
+}
+
+void server::listen(const std::string& host, std::uint16_t port) {
+    auto address = asio::ip::make_address(host);
+    tcp::endpoint ep(address, port);
+    auto& a = impl_->acceptor;
+    a.open(ep.protocol());
+    a.set_option(tcp::acceptor::reuse_address(true));
+    if (address.is_v6()) a.set_option(asio::ip::v6_only(false));
+    a.bind(ep);
+    a.listen(asio::socket_base::max_listen_connections);
+}
+
+std::uint16_t server::port() const { return impl_->acceptor.local_endpoint().port(); }
+asio::ip::tcp::endpoint server::local_endpoint() const { return impl_->acceptor.local_endpoint(); }
+
+void server::start() {
+    if (impl_->accepting.exchange(true)) return;
+    auto self = impl_;
+    asio::co_spawn(impl_->acceptor.get_executor(), self->accept_loop(), [self](std::exception_ptr e) {
+        if (e) {
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+                log::error("http.accept_loop_failed", {{"error", ex.what()}});
+            }
+        }
+    });
+}
+
+void server::stop() {
+    auto self = impl_;
+    if (self->stopping.exchange(true)) return;
+    asio::post(self->acceptor.get_executor(), [self] {
+        boost::system::error_code ignored;
+        self->acceptor.close(ignored);
+    });
+    std::lock_guard lock(self->live_mutex);
+    for (const auto& conn : self->live) {
+        // Runs on the connection's own thread, so `idle` cannot change underneath: an idle connection is
+        // waiting for headers and is cancelled; a busy one finishes its request and closes after it.
+        asio::post(conn->stream.get_executor(), [conn] {
+            if (conn->idle) conn->stream.cancel();
+        });
+    }
+}
+
+bool server::idle() const {
+    std::lock_guard lock(impl_->live_mutex);
+    return impl_->stopping.load() && !impl_->accepting.load() && impl_->live.empty();
+}
+
+const server_stats& server::stats() const { return impl_->stats; }
+
+}  // namespace spacehook::http

@@ -1,0 +1,242 @@
+#include "spacehook/service/app.hpp"
+
+#include "ingest.hpp"
+#include "spacehook/core/clock.hpp"
+#include "spacehook/core/log.hpp"
+#include "spacehook/http/server.hpp"
+#include "spacehook/metrics/registry.hpp"
+#include "spacehook/store/jobs.hpp"
+#include "spacehook/store/writer.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+namespace spacehook::service {
+
+namespace {
+
+// One `serve` per database: the lock file is held (flock) for the life of the process, so leases left in
+// the database at start-up belong to a process that is gone.
+class instance_lock {
+public:
+    explicit instance_lock(const std::string& db_path) {
+        auto path = db_path + ".lock";
+        fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd_ < 0) throw std::runtime_error(fmt::format("cannot open lock file {}: {}", path, std::strerror(errno)));
+        if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+            ::close(fd_);
+            throw std::runtime_error(
+                fmt::format("another spacehook serve is using {} (lock {} is held)", db_path, path));
+        }
+    }
+    ~instance_lock() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    instance_lock(const instance_lock&) = delete;
+    instance_lock& operator=(const instance_lock&) = delete;
+
+private:
+    int fd_ = -1;
+};
+
+std::shared_ptr<const routing> make_routing(std::shared_ptr<const config::settings> s) {
+    auto r = std::make_shared<routing>();
+    r->settings = s;
+    for (const auto& ep : s->webhooks) r->endpoints.emplace(ep.path, &ep);
+    r->matcher = std::make_shared<const rules::matcher>(*s);
+    return r;
+}
+
+unsigned thread_count(unsigned configured) {
+    if (configured) return configured;
+    unsigned n = std::thread::hardware_concurrency();
+    return n ? n : 1;
+}
+
+}  // namespace
+
+struct app::impl {
+    config::settings settings;
+    app_options options;
+    std::unique_ptr<instance_lock> lock;
+    std::unique_ptr<store::writer> writer;
+    metrics::registry registry;
+    std::unique_ptr<store::database> metrics_db;  // read connection for gauges at scrape time
+    std::mutex metrics_db_mutex;
+    front_door door;
+    std::vector<std::unique_ptr<asio::io_context>> contexts;
+    std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+    std::vector<std::thread> threads;
+    std::unique_ptr<http::server> server;
+
+    std::mutex stop_mutex;
+    std::condition_variable stop_cv;
+    bool stop_requested = false;
+    bool stopped = false;
+
+    void start();
+    void shutdown();
+    void collect_db_gauges();
+};
+
+void app::impl::start() {
+    const auto& s = settings;
+    auto dir = std::filesystem::path(s.database.path).parent_path();
+    if (!dir.empty() && !std::filesystem::is_directory(dir))
+        throw std::runtime_error(fmt::format("database directory {} does not exist", dir.string()));
+    if (options.take_instance_lock) lock = std::make_unique<instance_lock>(s.database.path);
+    writer = std::make_unique<store::writer>(
+        store::writer_options{.path = s.database.path, .busy_timeout_ms = s.database.busy_timeout_ms});
+    int released = 0;
+    writer->run_sync([&](store::database& db) { released = store::release_expired(db, clock::now_ms(), true); });
+    if (released > 0) log::info("jobs.leases_released", {{"count", released}});
+    metrics_db = std::make_unique<store::database>(s.database.path, store::open_options{.read_only = true});
+
+    registry.get_gauge("spacehook_build_info", "Build information.", {{"version", SPACEHOOK_VERSION}}).set(1);
+    registry.on_collect([this] { collect_db_gauges(); });
+
+    door.routes.store(make_routing(std::make_shared<const config::settings>(settings)));
+    door.writer = writer.get();
+    door.registry = &registry;
+    door.m = std::make_unique<front_metrics>(registry);
+    door.admin_token = s.server.admin_token;
+
+    for (const auto& ep : s.webhooks)
+        if (ep.secrets.empty())
+            log::warn("webhook.unsigned",
+                      {{"path", ep.path}, {"warning", "no secrets configured: signatures are NOT checked on this path"}});
+
+    unsigned n = thread_count(s.server.threads);
+    std::vector<asio::io_context*> raw;
+    for (unsigned i = 0; i < n; ++i) {
+        contexts.push_back(std::make_unique<asio::io_context>(1));
+        guards.push_back(asio::make_work_guard(*contexts.back()));
+        raw.push_back(contexts.back().get());
+    }
+    http::server_options so;
+    so.max_body_bytes = s.server.max_body_bytes;
+    so.max_header_bytes = s.server.max_header_bytes;
+    so.header_timeout = std::chrono::milliseconds(s.server.header_timeout_ms);
+    so.request_timeout = std::chrono::milliseconds(s.server.request_timeout_ms);
+    so.max_connections = s.server.max_connections;
+    so.on_rejected = [m = door.m.get()](unsigned status) {
+        if (status == 413) m->too_large.inc();
+    };
+    server = std::make_unique<http::server>(raw, so, [this](http::request& req) { return door.handle(req); });
+    std::string host;
+    std::uint16_t port = 0;
+    if (!http::split_host_port(s.server.listen, host, port))
+        throw std::runtime_error(fmt::format("server.listen \"{}\" is not host:port", s.server.listen));
+    try {
+        server->listen(host, port);
+    } catch (const std::exception& e) {
+        throw std::runtime_error(fmt::format("cannot listen on {}: {}", s.server.listen, e.what()));
+    }
+    server->start();
+    for (auto& ctx : contexts) threads.emplace_back([c = ctx.get()] { c->run(); });
+    log::info("serve.started", {{"listen", fmt::format("{}:{}", host, server->port())},
+                                {"threads", n},
+                                {"webhooks", s.webhooks.size()},
+                                {"rules", s.rules.size()},
+                                {"database", s.database.path},
+                                {"version", SPACEHOOK_VERSION}});
+}
+
+void app::impl::collect_db_gauges() {
+    std::lock_guard lock(metrics_db_mutex);
+    try {
+        auto counts = store::count_by_state(*metrics_db);
+        for (const auto& [state, n] : counts)
+            registry.get_gauge("spacehook_jobs", "Jobs by state.", {{"state", state}}).set(static_cast<double>(n));
+        auto due = store::next_due(*metrics_db);
+        double oldest = 0;
+        if (due) oldest = std::max<double>(0, static_cast<double>(clock::now_ms() - *due) / 1000.0);
+        registry.get_gauge("spacehook_queue_oldest_seconds", "How long the most overdue pending job has been due.")
+            .set(oldest);
+    } catch (const std::exception& e) {
+        log::warn("metrics.collect_failed", {{"error", e.what()}});
+    }
+}
+
+void app::impl::shutdown() {
+    log::info("serve.stopping", {});
+    server->stop();
+    // In-flight requests finish (their commits included); idle keep-alive connections were closed.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(settings.server.request_timeout_ms) +
+                    std::chrono::seconds(1);
+    while (!server->idle() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    guards.clear();
+    for (auto& ctx : contexts) ctx->stop();
+    for (auto& t : threads) t.join();
+    threads.clear();
+    server.reset();
+    writer.reset();  // runs what is queued, then closes the database
+    {
+        std::lock_guard lock(metrics_db_mutex);
+        metrics_db.reset();
+    }
+    log::info("serve.stopped", {});
+}
+
+app::app(config::settings settings, app_options options) : impl_(std::make_unique<impl>()) {
+    impl_->settings = std::move(settings);
+    impl_->options = options;
+    try {
+        impl_->start();
+    } catch (...) {
+        impl_->guards.clear();
+        for (auto& ctx : impl_->contexts) ctx->stop();
+        for (auto& t : impl_->threads) t.join();
+        throw;
+    }
+}
+
+app::~app() {
+    stop();
+    wait();
+}
+
+std::uint16_t app::port() const { return impl_->server ? impl_->server->port() : 0; }
+
+void app::stop() {
+    {
+        std::lock_guard lock(impl_->stop_mutex);
+        impl_->stop_requested = true;
+    }
+    impl_->stop_cv.notify_all();
+}
+
+void app::wait() {
+    std::unique_lock lock(impl_->stop_mutex);
+    impl_->stop_cv.wait(lock, [&] { return impl_->stop_requested; });
+    if (impl_->stopped) return;
+    impl_->stopped = true;
+    lock.unlock();
+    impl_->shutdown();
+}
+
+std::vector<std::string> app::reload(config::settings next) {
+    std::vector<std::string> refused;
+    const auto& cur = impl_->settings;
+    if (next.server.listen != cur.server.listen) refused.push_back("server.listen cannot change without a restart");
+    if (next.database.path != cur.database.path) refused.push_back("database cannot change without a restart");
+    if (!refused.empty()) return refused;
+    impl_->door.routes.store(make_routing(std::make_shared<const config::settings>(std::move(next))));
+    log::info("serve.reloaded", {});
+    return refused;
+}
+
+}  // namespace spacehook::service

@@ -1,0 +1,170 @@
+#include "ingest.hpp"
+
+#include "spacehook/service/planning.hpp"
+
+#include "spacehook/core/clock.hpp"
+#include "spacehook/core/log.hpp"
+#include "spacehook/webhook/signature.hpp"
+
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/field.hpp>
+
+#include <chrono>
+
+namespace spacehook::service {
+namespace bh = boost::beast::http;
+
+namespace {
+constexpr std::string_view deliveries_name = "spacehook_deliveries_total";
+constexpr std::string_view deliveries_help = "Webhook deliveries received, by outcome.";
+
+metrics::counter& delivery_counter(metrics::registry& r, const char* result) {
+    return r.get_counter(deliveries_name, deliveries_help, {{"result", result}});
+}
+
+http::response json_response(const http::request& req, bh::status s, std::string body) {
+    auto res = http::make_response(req, s, std::move(body));
+    if (req.method() == bh::verb::head) {
+        res.body().clear();
+        res.content_length(0);
+    }
+    return res;
+}
+
+// A JSON string literal for a one-line reason.
+std::string quoted(std::string_view s) {
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '"' || c == '\\') out += '\\';
+        if (static_cast<unsigned char>(c) < 0x20) continue;
+        out += c;
+    }
+    return out + "\"";
+}
+
+std::string_view path_of(std::string_view target) {
+    auto q = target.find('?');
+    return q == std::string_view::npos ? target : target.substr(0, q);
+}
+}  // namespace
+
+front_metrics::front_metrics(metrics::registry& r)
+    : accepted(delivery_counter(r, "accepted")),
+      duplicate(delivery_counter(r, "duplicate")),
+      unauthorized(delivery_counter(r, "unauthorized")),
+      bad_request(delivery_counter(r, "bad_request")),
+      too_large(delivery_counter(r, "too_large")),
+      unavailable(delivery_counter(r, "unavailable")),
+      ack_seconds(r.get_histogram("spacehook_ack_seconds",
+                                  "Time from a delivery's last byte to its answer (accepted and duplicate).")) {}
+
+awaitable<http::response> front_door::handle(http::request& req) {
+    auto path = path_of(req.target());
+    const bool get_or_head = req.method() == bh::verb::get || req.method() == bh::verb::head;
+    auto r = routes.load();
+    if (auto it = r->endpoints.find(std::string(path)); it != r->endpoints.end()) {
+        if (req.method() == bh::verb::post) co_return co_await ingest(req, *r, *it->second);
+        // DocSpace probes the URL with HEAD on create, update and enable (protocol 3, "URL ping").
+        if (get_or_head) co_return json_response(req, bh::status::ok, R"({"status":"ok"})");
+        auto res = json_response(req, bh::status::method_not_allowed, R"({"error":"use POST"})");
+        res.set(bh::field::allow, "POST, GET, HEAD");
+        co_return res;
+    }
+    if (path == "/healthz" && get_or_head) co_return json_response(req, bh::status::ok, R"({"status":"ok"})");
+    if (path == "/readyz" && get_or_head) co_return co_await readyz(req);
+    if (path == "/metrics" && get_or_head) {
+        if (!admin_token.empty() && req[bh::field::authorization] != "Bearer " + admin_token)
+            co_return json_response(req, bh::status::unauthorized, R"({"error":"admin token required"})");
+        auto res = http::make_response(req, bh::status::ok, registry->render(), "text/plain; version=0.0.4; charset=utf-8");
+        co_return res;
+    }
+    if (path == "/healthz" || path == "/readyz" || path == "/metrics") {
+        auto res = json_response(req, bh::status::method_not_allowed, R"({"error":"use GET"})");
+        res.set(bh::field::allow, "GET, HEAD");
+        co_return res;
+    }
+    co_return json_response(req, bh::status::not_found, R"({"error":"not found"})");
+}
+
+awaitable<http::response> front_door::ingest(http::request& req, const routing& r, const config::webhook_endpoint& ep) {
+    const auto started = std::chrono::steady_clock::now();
+    const std::string& body = req.body();
+    if (!ep.secrets.empty()) {
+        auto sig = req[webhook::signature_header];
+        if (sig.empty() || !webhook::verify(ep.secrets, body, sig)) {
+            m->unauthorized.inc();
+            log::warn("delivery.rejected", {{"status", 401},
+                                            {"path", ep.path},
+                                            {"reason", sig.empty() ? "missing signature header" : "signature mismatch"},
+                                            {"bytes", body.size()}});
+            co_return json_response(req, bh::status::unauthorized, R"({"error":"invalid signature"})");
+        }
+    }
+    auto parsed = webhook::parse_envelope(body);
+    if (auto* reason = std::get_if<std::string>(&parsed)) {
+        m->bad_request.inc();
+        log::warn("delivery.rejected", {{"status", 400}, {"path", ep.path}, {"reason", *reason}, {"bytes", body.size()}});
+        co_return json_response(req, bh::status::bad_request, "{\"error\":" + quoted(*reason) + "}");
+    }
+    auto& env = std::get<webhook::envelope>(parsed);
+
+    store::delivery d;
+    d.path = ep.path;
+    d.webhook_id = env.webhook_id;
+    d.event_id = env.event_id;
+    d.trigger = env.trigger;
+    d.content_key = content_key_for(env);
+    d.received_at = clock::now_ms();
+    d.max_attempts = r.settings->workers.max_attempts;
+    d.jobs = plan_jobs(*r.matcher, env);
+    d.body = std::move(req.body());
+
+    store::insert_result result;
+    std::exception_ptr failure;
+    try {
+        co_await writer->async_run([&](store::database& db) { result = store::insert_delivery(db, d); },
+                                   asio::use_awaitable);
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    if (failure) {
+        m->unavailable.inc();
+        std::string what = "unknown";
+        try {
+            std::rethrow_exception(failure);
+        } catch (const std::exception& e) {
+            what = e.what();
+        }
+        log::error("delivery.storage_failed",
+                   {{"status", 503}, {"path", ep.path}, {"event_id", d.event_id}, {"error", what}});
+        auto res = json_response(req, bh::status::service_unavailable, R"({"error":"storage unavailable"})");
+        res.set(bh::field::retry_after, "5");
+        co_return res;
+    }
+    auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    m->ack_seconds.observe(elapsed);
+    if (result.outcome == store::insert_outcome::duplicate) {
+        m->duplicate.inc();
+        co_return json_response(req, bh::status::ok, R"({"status":"duplicate"})");
+    }
+    m->accepted.inc();
+    if (result.jobs_created > 0 && on_jobs_created) on_jobs_created();
+    co_return json_response(req, bh::status::ok, R"({"status":"accepted"})");
+}
+
+awaitable<http::response> front_door::readyz(http::request& req) {
+    std::string problem;
+    try {
+        // An empty task still takes the write lock (BEGIN IMMEDIATE) and commits: proof the database is writable.
+        co_await writer->async_run([](store::database&) {}, asio::use_awaitable);
+    } catch (const std::exception& e) {
+        problem = std::string("database not writable: ") + e.what();
+    }
+    if (problem.empty() && workers_ready && !workers_ready()) problem = "workers not running";
+    if (!problem.empty())
+        co_return json_response(req, bh::status::service_unavailable,
+                                "{\"status\":\"unavailable\",\"reason\":" + quoted(problem) + "}");
+    co_return json_response(req, bh::status::ok, R"({"status":"ready"})");
+}
+
+}  // namespace spacehook::service

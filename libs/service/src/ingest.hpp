@@ -1,0 +1,58 @@
+// The front door's request handling: routes (webhook paths, probes, metrics) and ingestion.
+#ifndef SPACEHOOK_SERVICE_INGEST_HPP
+#define SPACEHOOK_SERVICE_INGEST_HPP
+
+#include "spacehook/config/settings.hpp"
+#include "spacehook/http/server.hpp"
+#include "spacehook/metrics/registry.hpp"
+#include "spacehook/store/events.hpp"
+#include "spacehook/store/writer.hpp"
+#include "spacehook/rules/matcher.hpp"
+#include "spacehook/webhook/envelope.hpp"
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <unordered_map>
+
+namespace spacehook::service {
+
+// What a delivery is checked and routed against; replaced as a whole on reload.
+struct routing {
+    std::shared_ptr<const config::settings> settings;
+    std::unordered_map<std::string, const config::webhook_endpoint*> endpoints;  // by path
+    // Rules whose trigger and payload-only filters match the envelope (stage 1 of rule matching).
+    std::shared_ptr<const rules::matcher> matcher;
+};
+
+// Metric series the front door updates, looked up once.
+struct front_metrics {
+    explicit front_metrics(metrics::registry& r);
+    metrics::counter& accepted;
+    metrics::counter& duplicate;
+    metrics::counter& unauthorized;
+    metrics::counter& bad_request;
+    metrics::counter& too_large;
+    metrics::counter& unavailable;
+    metrics::histogram& ack_seconds;
+};
+
+struct front_door {
+    std::atomic<std::shared_ptr<const routing>> routes;
+    store::writer* writer = nullptr;
+    metrics::registry* registry = nullptr;
+    std::unique_ptr<front_metrics> m;
+    std::function<void()> on_jobs_created;       // wakes the workers
+    std::function<bool()> workers_ready;         // for /readyz
+    std::string admin_token;
+
+    awaitable<http::response> handle(http::request& req);
+
+private:
+    awaitable<http::response> ingest(http::request& req, const routing& r, const config::webhook_endpoint& ep);
+    awaitable<http::response> readyz(http::request& req);
+};
+
+}  // namespace spacehook::service
+
+#endif

@@ -1,0 +1,106 @@
+// The single writer: one thread owns the read-write SQLite connection and runs every write of the service
+// (deliveries, job transitions, leases) with group commit. Tasks that arrive while a commit is in flight are
+// batched into the next transaction, each inside its own SAVEPOINT so one failing task does not sink the
+// others; every task of a batch completes only after its COMMIT returned (synchronous=FULL: on disk).
+#ifndef SPACEHOOK_STORE_WRITER_HPP
+#define SPACEHOOK_STORE_WRITER_HPP
+
+#include "spacehook/store/sqlite.hpp"
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/prefer.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace spacehook::store {
+
+struct writer_options {
+    std::string path;
+    std::int64_t busy_timeout_ms = 2000;
+    std::size_t max_batch = 512;  // tasks per transaction
+};
+
+struct writer_stats {
+    std::atomic<std::uint64_t> batches{0};
+    std::atomic<std::uint64_t> tasks{0};
+    std::atomic<std::uint64_t> failed_batches{0};
+    std::atomic<std::uint64_t> max_batch{0};
+};
+
+class writer {
+public:
+    using task_fn = std::function<void(database&)>;
+
+    // Opens the database and applies migrations on the calling thread (throws store::error), then starts
+    // the writer thread.
+    explicit writer(writer_options options);
+    ~writer();  // stop() then join
+    writer(const writer&) = delete;
+    writer& operator=(const writer&) = delete;
+
+    // Runs `fn` on the writer thread inside the next group transaction. Completes with nullptr once the
+    // transaction committed, or with the exception that `fn` threw (its savepoint rolled back) or that
+    // BEGIN/COMMIT threw (the whole batch failed: store::error, busy() for a lock held elsewhere).
+    // With asio::use_awaitable the exception is rethrown at the co_await.
+    // `fn` may capture references into the awaiting coroutine's frame: it runs before the completion.
+    template <class Token>
+    auto async_run(task_fn fn, Token&& token) {
+        return boost::asio::async_initiate<Token, void(std::exception_ptr)>(
+            [this](auto handler, task_fn f) {
+                auto ex = boost::asio::prefer(boost::asio::get_associated_executor(handler, fallback_executor()),
+                                              boost::asio::execution::outstanding_work.tracked);
+                enqueue(std::move(f), completion{std::move(handler), std::move(ex)});
+            },
+            token, std::move(fn));
+    }
+
+    // Blocks the caller until the writer thread ran `fn` and committed; rethrows its failure.
+    // For start-up, the CLI and tests only, never on an I/O thread.
+    void run_sync(task_fn fn);
+
+    // Stops after the queued tasks have run. Idempotent.
+    void stop();
+
+    const writer_stats& stats() const { return stats_; }
+    const std::string& path() const { return options_.path; }
+
+private:
+    struct completion {
+        boost::asio::any_completion_handler<void(std::exception_ptr)> handler;
+        boost::asio::any_io_executor executor;
+    };
+    struct task {
+        task_fn fn;
+        completion done;
+        std::exception_ptr error;
+    };
+
+    static boost::asio::any_io_executor fallback_executor();
+    void enqueue(task_fn fn, completion c);
+    void loop();
+    void run_batch(std::vector<task>& batch);
+
+    writer_options options_;
+    std::unique_ptr<database> db_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::vector<task> queue_;
+    bool stopping_ = false;
+    writer_stats stats_;
+    std::thread thread_;
+};
+
+}  // namespace spacehook::store
+
+#endif

@@ -1,0 +1,61 @@
+#include "spacehook/store/events.hpp"
+
+namespace spacehook::store {
+namespace {
+constexpr std::string_view sql_insert_event =
+    "INSERT INTO events(webhook_id, event_id, trigger, received_at, body, path, content_key) "
+    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING";
+constexpr std::string_view sql_insert_job =
+    "INSERT INTO jobs(event_row, rule, state, attempts, max_attempts, run_at, created_at, updated_at, file_key) "
+    "VALUES(?1, ?2, 'queued', 0, ?3, ?4, ?4, ?4, ?5)";
+}  // namespace
+
+insert_result insert_delivery(database& db, const delivery& d) {
+    auto& ins = db.cached(sql_insert_event);
+    ins.bind(1, d.webhook_id)
+        .bind(2, d.event_id)
+        .bind(3, d.trigger)
+        .bind(4, d.received_at)
+        .bind_blob(5, d.body)
+        .bind(6, d.path)
+        .bind(7, d.content_key);
+    ins.run();
+    if (db.changes() == 0) return {insert_outcome::duplicate, 0, 0};
+    insert_result r{insert_outcome::accepted, db.last_insert_rowid(), 0};
+    for (const auto& j : d.jobs) {
+        auto& job = db.cached(sql_insert_job);
+        job.bind(1, r.event_row).bind(2, j.rule).bind(3, d.max_attempts).bind(4, d.received_at).bind(5, j.file_key);
+        job.run();
+        ++r.jobs_created;
+    }
+    return r;
+}
+
+std::vector<event_record> list_events(database& db, const event_filter& f) {
+    auto st = db.prepare(
+        "SELECT e.id, e.webhook_id, e.event_id, e.trigger, e.path, e.received_at, "
+        "(SELECT count(*) FROM jobs j WHERE j.event_row = e.id) FROM events e "
+        "WHERE (?1 IS NULL OR e.trigger = ?1) AND (?2 IS NULL OR e.received_at >= ?2) "
+        "ORDER BY e.id DESC LIMIT ?3");
+    st.bind(1, f.trigger);
+    if (f.since_ms) st.bind(2, *f.since_ms);
+    else st.bind(2, std::nullopt);
+    st.bind(3, f.limit);
+    std::vector<event_record> out;
+    while (st.step())
+        out.push_back({st.int64(0), st.text(1), st.text(2), st.text(3), st.text(4), st.int64(5), {},
+                       static_cast<int>(st.int64(6))});
+    return out;
+}
+
+std::optional<event_record> get_event(database& db, std::int64_t id) {
+    auto st = db.prepare(
+        "SELECT e.id, e.webhook_id, e.event_id, e.trigger, e.path, e.received_at, e.body, "
+        "(SELECT count(*) FROM jobs j WHERE j.event_row = e.id) FROM events e WHERE e.id = ?1");
+    st.bind(1, id);
+    if (!st.step()) return std::nullopt;
+    return event_record{st.int64(0), st.text(1), st.text(2), st.text(3), st.text(4), st.int64(5), st.text(6),
+                        static_cast<int>(st.int64(7))};
+}
+
+}  // namespace spacehook::store

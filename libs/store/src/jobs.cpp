@@ -1,0 +1,230 @@
+#include "spacehook/store/jobs.hpp"
+
+namespace spacehook::store {
+namespace {
+
+constexpr std::string_view job_columns =
+    "id, event_row, rule, state, attempts, max_attempts, run_at, lease_until, last_error, created_at, updated_at, file_key";
+
+job read_job(const statement& st) {
+    job j;
+    j.id = st.int64(0);
+    j.event_row = st.int64(1);
+    j.rule = st.text(2);
+    j.state = st.text(3);
+    j.attempts = static_cast<int>(st.int64(4));
+    j.max_attempts = static_cast<int>(st.int64(5));
+    j.run_at = st.int64(6);
+    j.lease_until = st.opt_int64(7);
+    j.last_error = st.opt_text(8);
+    j.created_at = st.int64(9);
+    j.updated_at = st.int64(10);
+    j.file_key = st.opt_text(11);
+    return j;
+}
+
+// The due job with the smallest run_at whose file has no older unfinished job (per-file FIFO).
+constexpr std::string_view sql_lease =
+    "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?2, updated_at = ?1 "
+    "WHERE id = (SELECT j.id FROM jobs AS j "
+    "  WHERE j.state IN ('queued', 'retrying') AND j.run_at <= ?1 "
+    "    AND (j.file_key IS NULL OR NOT EXISTS (SELECT 1 FROM jobs AS k "
+    "      WHERE k.file_key = j.file_key AND k.id < j.id AND k.state IN ('queued', 'retrying', 'running'))) "
+    "  ORDER BY j.run_at LIMIT 1) "
+    "RETURNING id, event_row, rule, state, attempts, max_attempts, run_at, lease_until, last_error, created_at, "
+    "updated_at, file_key";
+
+constexpr std::string_view sql_extend =
+    "UPDATE jobs SET lease_until = ?3, updated_at = ?4 WHERE id = ?1 AND attempts = ?2 AND state = 'running'";
+
+constexpr std::string_view sql_release_expired =
+    "UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'retrying' END, "
+    "run_at = ?1, lease_until = NULL, updated_at = ?1, "
+    "last_error = 'lease expired: the worker running it stopped or hung' "
+    "WHERE state = 'running' AND (?2 OR lease_until < ?1)";
+
+constexpr std::string_view sql_next_due = "SELECT min(run_at) FROM jobs WHERE state IN ('queued', 'retrying')";
+
+constexpr std::string_view sql_finish =
+    "UPDATE jobs SET state = ?3, last_error = ?4, lease_until = NULL, updated_at = ?5 "
+    "WHERE id = ?1 AND attempts = ?2 AND state = 'running'";
+
+constexpr std::string_view sql_retry =
+    "UPDATE jobs SET state = 'retrying', run_at = ?3, last_error = ?4, lease_until = NULL, updated_at = ?5 "
+    "WHERE id = ?1 AND attempts = ?2 AND state = 'running'";
+
+constexpr std::string_view sql_insert_step =
+    "INSERT INTO job_steps(job_id, idx, action, state, updated_at) VALUES(?1, ?2, ?3, 'pending', ?4) "
+    "ON CONFLICT DO NOTHING";
+constexpr std::string_view sql_get_steps =
+    "SELECT idx, action, state, result FROM job_steps WHERE job_id = ?1 ORDER BY idx";
+constexpr std::string_view sql_finish_step =
+    "UPDATE job_steps SET state = ?3, result = ?4, updated_at = ?5 WHERE job_id = ?1 AND idx = ?2";
+
+}  // namespace
+
+std::optional<job> lease_next(database& db, std::int64_t now, std::int64_t lease_ms) {
+    auto& st = db.cached(sql_lease);
+    st.bind(1, now).bind(2, now + lease_ms);
+    if (!st.step()) return std::nullopt;
+    job j = read_job(st);
+    st.reset();
+    return j;
+}
+
+bool extend_lease(database& db, std::int64_t id, int attempts, std::int64_t lease_until, std::int64_t now) {
+    auto& st = db.cached(sql_extend);
+    st.bind(1, id).bind(2, attempts).bind(3, lease_until).bind(4, now);
+    st.run();
+    return db.changes() == 1;
+}
+
+int release_expired(database& db, std::int64_t now, bool all) {
+    auto& st = db.cached(sql_release_expired);
+    st.bind(1, now).bind(2, all ? 1 : 0);
+    st.run();
+    return db.changes();
+}
+
+std::optional<std::int64_t> next_due(database& db) {
+    auto& st = db.cached(sql_next_due);
+    if (!st.step()) return std::nullopt;
+    auto v = st.opt_int64(0);
+    st.reset();
+    return v;
+}
+
+bool finish_job(database& db, std::int64_t id, int attempts, std::string_view state, const std::optional<std::string>& reason,
+                std::int64_t now) {
+    auto& st = db.cached(sql_finish);
+    st.bind(1, id).bind(2, attempts).bind(3, state).bind(4, reason).bind(5, now);
+    st.run();
+    return db.changes() == 1;
+}
+
+bool schedule_retry(database& db, std::int64_t id, int attempts, std::int64_t run_at, const std::string& reason,
+                    std::int64_t now) {
+    auto& st = db.cached(sql_retry);
+    st.bind(1, id).bind(2, attempts).bind(3, run_at).bind(4, reason).bind(5, now);
+    st.run();
+    return db.changes() == 1;
+}
+
+std::vector<step> ensure_steps(database& db, std::int64_t job_id, const std::vector<std::string>& actions, std::int64_t now) {
+    for (std::size_t i = 0; i < actions.size(); ++i) {
+        auto& st = db.cached(sql_insert_step);
+        st.bind(1, job_id).bind(2, static_cast<std::int64_t>(i)).bind(3, actions[i]).bind(4, now);
+        st.run();
+    }
+    return get_steps(db, job_id);
+}
+
+void finish_step(database& db, std::int64_t job_id, int idx, std::string_view state, const std::string& result,
+                 std::int64_t now) {
+    auto& st = db.cached(sql_finish_step);
+    st.bind(1, job_id).bind(2, idx).bind(3, state).bind(4, result).bind(5, now);
+    st.run();
+}
+
+std::vector<step> get_steps(database& db, std::int64_t job_id) {
+    auto& st = db.cached(sql_get_steps);
+    st.bind(1, job_id);
+    std::vector<step> out;
+    while (st.step()) out.push_back({static_cast<int>(st.int64(0)), st.text(1), st.text(2), st.opt_text(3)});
+    return out;
+}
+
+std::vector<job> list_jobs(database& db, const job_filter& f) {
+    auto st = db.prepare(std::string("SELECT ") + std::string(job_columns) +
+                         " FROM jobs WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR rule = ?2) "
+                         "AND (?3 IS NULL OR created_at >= ?3) ORDER BY id DESC LIMIT ?4");
+    st.bind(1, f.state).bind(2, f.rule);
+    if (f.since_ms) st.bind(3, *f.since_ms);
+    else st.bind(3, std::nullopt);
+    st.bind(4, f.limit);
+    std::vector<job> out;
+    while (st.step()) out.push_back(read_job(st));
+    return out;
+}
+
+std::optional<job> get_job(database& db, std::int64_t id) {
+    auto st = db.prepare(std::string("SELECT ") + std::string(job_columns) + " FROM jobs WHERE id = ?1");
+    st.bind(1, id);
+    if (!st.step()) return std::nullopt;
+    return read_job(st);
+}
+
+bool retry_job(database& db, std::int64_t id, std::int64_t now) {
+    auto st = db.prepare(
+        "UPDATE jobs SET state = 'queued', attempts = 0, run_at = ?2, lease_until = NULL, updated_at = ?2, "
+        "last_error = NULL WHERE id = ?1 AND state IN ('dead', 'cancelled', 'skipped', 'succeeded')");
+    st.bind(1, id).bind(2, now).run();
+    return db.changes() == 1;
+}
+
+bool cancel_job(database& db, std::int64_t id, std::int64_t now) {
+    auto st = db.prepare(
+        "UPDATE jobs SET state = 'cancelled', lease_until = NULL, updated_at = ?2, "
+        "last_error = 'cancelled by operator' WHERE id = ?1 AND state IN ('queued', 'retrying')");
+    st.bind(1, id).bind(2, now).run();
+    return db.changes() == 1;
+}
+
+purge_counts purge(database& db, const std::vector<std::string>& states, std::int64_t older_than) {
+    purge_counts c;
+    for (const auto& s : states) {
+        auto st = db.prepare("DELETE FROM jobs WHERE state = ?1 AND updated_at < ?2");
+        st.bind(1, s).bind(2, older_than).run();
+        c.jobs += db.changes();
+    }
+    auto ev = db.prepare(
+        "DELETE FROM events WHERE received_at < ?1 AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.event_row = events.id)");
+    ev.bind(1, older_than).run();
+    c.events = db.changes();
+    return c;
+}
+
+replay_counts replay_event(database& db, std::int64_t event_row, const std::vector<std::string>& rules,
+                           const std::optional<std::string>& file_key, int max_attempts, std::int64_t now) {
+    replay_counts c;
+    for (const auto& rule : rules) {
+        auto find = db.prepare("SELECT id, state FROM jobs WHERE event_row = ?1 AND rule = ?2");
+        find.bind(1, event_row).bind(2, rule);
+        if (!find.step()) {
+            db.prepare("INSERT INTO jobs(event_row, rule, state, attempts, max_attempts, run_at, created_at, updated_at, "
+                       "file_key) VALUES(?1, ?2, 'queued', 0, ?3, ?4, ?4, ?4, ?5)")
+                .bind(1, event_row)
+                .bind(2, rule)
+                .bind(3, max_attempts)
+                .bind(4, now)
+                .bind(5, file_key)
+                .run();
+            ++c.created;
+            continue;
+        }
+        auto id = find.int64(0);
+        auto state = find.text(1);
+        if (state == "queued" || state == "retrying" || state == "running") {
+            ++c.busy;
+            continue;
+        }
+        db.prepare("DELETE FROM job_steps WHERE job_id = ?1").bind(1, id).run();
+        db.prepare("UPDATE jobs SET state = 'queued', attempts = 0, run_at = ?2, lease_until = NULL, last_error = NULL, "
+                   "updated_at = ?2 WHERE id = ?1")
+            .bind(1, id)
+            .bind(2, now)
+            .run();
+        ++c.requeued;
+    }
+    return c;
+}
+
+std::map<std::string, std::int64_t> count_by_state(database& db) {
+    std::map<std::string, std::int64_t> out;
+    for (auto s : {"queued", "running", "retrying", "succeeded", "skipped", "dead", "cancelled"}) out[s] = 0;
+    auto& st = db.cached("SELECT state, count(*) FROM jobs GROUP BY state");
+    while (st.step()) out[st.text(0)] = st.int64(1);
+    return out;
+}
+
+}  // namespace spacehook::store

@@ -1,0 +1,133 @@
+#include "spacehook/store/writer.hpp"
+
+#include "spacehook/core/log.hpp"
+#include "spacehook/store/migrate.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/system_executor.hpp>
+
+#include <future>
+
+#include <sqlite3.h>
+
+namespace spacehook::store {
+namespace asio = boost::asio;
+
+namespace {
+constexpr std::string_view sql_savepoint = "SAVEPOINT task";
+constexpr std::string_view sql_release = "RELEASE task";
+constexpr std::string_view sql_rollback_to = "ROLLBACK TO task";
+constexpr std::string_view sql_begin = "BEGIN IMMEDIATE";
+constexpr std::string_view sql_commit = "COMMIT";
+}  // namespace
+
+writer::writer(writer_options options) : options_(std::move(options)) {
+    db_ = std::make_unique<database>(options_.path, open_options{.busy_timeout_ms = options_.busy_timeout_ms});
+    auto applied = migrate(*db_);
+    for (const auto& name : applied) log::info("store.migrated", {{"migration", name}, {"database", options_.path}});
+    thread_ = std::thread([this] { loop(); });
+}
+
+writer::~writer() {
+    stop();
+    if (thread_.joinable()) thread_.join();
+}
+
+asio::any_io_executor writer::fallback_executor() { return asio::system_executor(); }
+
+void writer::enqueue(task_fn fn, completion c) {
+    std::unique_lock lock(mutex_);
+    if (stopping_) {
+        lock.unlock();
+        auto err = std::make_exception_ptr(error(21 /* SQLITE_MISUSE */, "database writer is stopped"));
+        auto ex = c.executor;
+        asio::post(ex, [h = std::move(c.handler), err]() mutable { std::move(h)(err); });
+        return;
+    }
+    queue_.push_back(task{std::move(fn), std::move(c), nullptr});
+    lock.unlock();
+    wake_.notify_one();
+}
+
+void writer::run_sync(task_fn fn) {
+    std::promise<void> done;
+    auto fut = done.get_future();
+    async_run(std::move(fn), [&done](std::exception_ptr e) {
+        if (e) done.set_exception(e);
+        else done.set_value();
+    });
+    fut.get();
+}
+
+void writer::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+}
+
+void writer::loop() {
+    std::vector<task> batch;
+    for (;;) {
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty()) break;  // stopping and drained
+            if (queue_.size() <= options_.max_batch) {
+                batch.swap(queue_);
+            } else {
+                auto mid = queue_.begin() + static_cast<std::ptrdiff_t>(options_.max_batch);
+                batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(mid));
+                queue_.erase(queue_.begin(), mid);
+            }
+        }
+        run_batch(batch);
+        for (auto& t : batch) {
+            auto ex = t.done.executor;
+            asio::post(ex, [h = std::move(t.done.handler), e = t.error]() mutable { std::move(h)(e); });
+        }
+        batch.clear();
+    }
+    db_.reset();
+}
+
+void writer::run_batch(std::vector<task>& batch) {
+    stats_.batches.fetch_add(1, std::memory_order_relaxed);
+    stats_.tasks.fetch_add(batch.size(), std::memory_order_relaxed);
+    if (batch.size() > stats_.max_batch.load(std::memory_order_relaxed))
+        stats_.max_batch.store(batch.size(), std::memory_order_relaxed);
+    auto& db = *db_;
+    try {
+        db.cached(sql_begin).run();
+        for (auto& t : batch) {
+            if (batch.size() == 1) {  // no savepoint needed: the task's failure is the batch's
+                t.fn(db);
+                continue;
+            }
+            db.cached(sql_savepoint).run();
+            try {
+                t.fn(db);
+                db.cached(sql_release).run();
+            } catch (...) {
+                t.error = std::current_exception();
+                db.cached(sql_rollback_to).run();
+                db.cached(sql_release).run();
+            }
+        }
+        db.cached(sql_commit).run();
+    } catch (const std::exception& e) {
+        stats_.failed_batches.fetch_add(1, std::memory_order_relaxed);
+        auto err = std::current_exception();
+        if (sqlite3_get_autocommit(db.handle()) == 0) {
+            try {
+                db.exec("ROLLBACK");
+            } catch (...) {
+            }
+        }
+        log::error("store.batch_failed", {{"error", e.what()}, {"tasks", batch.size()}});
+        for (auto& t : batch) t.error = err;
+    }
+}
+
+}  // namespace spacehook::store
