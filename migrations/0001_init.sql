@@ -10,10 +10,10 @@ CREATE TABLE events (
     received_at INTEGER NOT NULL,
     body        BLOB    NOT NULL,
     path        TEXT    NOT NULL,           -- the webhook path it arrived on
-    content_key TEXT,                       -- trigger|createOn|createBy|payload.id: catches manual re-sends
+    content_key TEXT,                       -- trigger|createOn|createBy|payload.id: spots manual re-sends
     UNIQUE (webhook_id, event_id)
 );
-CREATE UNIQUE INDEX events_content_key ON events(content_key) WHERE content_key IS NOT NULL;
+CREATE INDEX events_content_key ON events(content_key) WHERE content_key IS NOT NULL;
 CREATE INDEX events_received_at ON events(received_at);
 
 -- One row per (event x matching rule).
@@ -41,11 +41,13 @@ CREATE INDEX jobs_state_updated ON jobs(state, updated_at);
 CREATE INDEX jobs_event ON jobs(event_row);
 
 -- One row per action of a job, so a retried or resumed job starts at its first unfinished step.
+-- 'started' marks a step whose side effect may have happened (a move or copy was issued): a resumed job
+-- verifies it instead of assuming nothing was done.
 CREATE TABLE job_steps (
     job_id     INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
     idx        INTEGER NOT NULL,
     action     TEXT    NOT NULL CHECK (action IN ('move', 'copy', 'comment', 'notify')),
-    state      TEXT    NOT NULL CHECK (state IN ('pending', 'done', 'skipped')),
+    state      TEXT    NOT NULL CHECK (state IN ('pending', 'started', 'done', 'skipped')),
     result     TEXT,
     updated_at INTEGER NOT NULL,
     PRIMARY KEY (job_id, idx)

@@ -7,6 +7,8 @@
 #include "spacehook/metrics/registry.hpp"
 #include "spacehook/store/jobs.hpp"
 #include "spacehook/store/writer.hpp"
+#include "spacehook/worker/pool.hpp"
+#include "spacehook/worker/runtime.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -80,6 +82,10 @@ struct app::impl {
     std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
     std::vector<std::thread> threads;
     std::unique_ptr<http::server> server;
+    asio::io_context worker_ctx{1};
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> worker_guard;
+    std::thread worker_thread;
+    std::unique_ptr<worker::pool> workers;
 
     std::mutex stop_mutex;
     std::condition_variable stop_cv;
@@ -107,7 +113,8 @@ void app::impl::start() {
     registry.get_gauge("spacehook_build_info", "Build information.", {{"version", SPACEHOOK_VERSION}}).set(1);
     registry.on_collect([this] { collect_db_gauges(); });
 
-    door.routes.store(make_routing(std::make_shared<const config::settings>(settings)));
+    auto shared_settings = std::make_shared<const config::settings>(settings);
+    door.routes.store(make_routing(shared_settings));
     door.writer = writer.get();
     door.registry = &registry;
     door.m = std::make_unique<front_metrics>(registry);
@@ -117,6 +124,15 @@ void app::impl::start() {
         if (ep.secrets.empty())
             log::warn("webhook.unsigned",
                       {{"path", ep.path}, {"warning", "no secrets configured: signatures are NOT checked on this path"}});
+
+    if (options.run_workers) {
+        workers = std::make_unique<worker::pool>(worker_ctx, *writer, registry, worker::build_runtime(shared_settings));
+        door.on_jobs_created = [w = workers.get()] { w->wake(); };
+        door.workers_ready = [w = workers.get()] { return w->running(); };
+        worker_guard.emplace(asio::make_work_guard(worker_ctx));
+        workers->start();
+        worker_thread = std::thread([this] { worker_ctx.run(); });
+    }
 
     unsigned n = thread_count(s.server.threads);
     std::vector<asio::io_context*> raw;
@@ -183,6 +199,19 @@ void app::impl::shutdown() {
     for (auto& t : threads) t.join();
     threads.clear();
     server.reset();
+    if (workers) {
+        // Running jobs finish their current step and give their lease back; past the grace period the
+        // worker thread is stopped and the leases are released at the next start.
+        workers->stop();
+        auto grace = std::chrono::steady_clock::now() + std::chrono::milliseconds(settings.workers.shutdown_grace_ms);
+        while (!workers->stopped() && std::chrono::steady_clock::now() < grace)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        if (!workers->stopped()) log::warn("workers.grace_expired", {{"grace_ms", settings.workers.shutdown_grace_ms}});
+        worker_guard.reset();
+        worker_ctx.stop();
+        worker_thread.join();
+        workers.reset();
+    }
     writer.reset();  // runs what is queued, then closes the database
     {
         std::lock_guard lock(metrics_db_mutex);
@@ -200,6 +229,11 @@ app::app(config::settings settings, app_options options) : impl_(std::make_uniqu
         impl_->guards.clear();
         for (auto& ctx : impl_->contexts) ctx->stop();
         for (auto& t : impl_->threads) t.join();
+        if (impl_->worker_thread.joinable()) {
+            impl_->worker_guard.reset();
+            impl_->worker_ctx.stop();
+            impl_->worker_thread.join();
+        }
         throw;
     }
 }
@@ -234,7 +268,15 @@ std::vector<std::string> app::reload(config::settings next) {
     if (next.server.listen != cur.server.listen) refused.push_back("server.listen cannot change without a restart");
     if (next.database.path != cur.database.path) refused.push_back("database cannot change without a restart");
     if (!refused.empty()) return refused;
-    impl_->door.routes.store(make_routing(std::make_shared<const config::settings>(std::move(next))));
+    auto shared = std::make_shared<const config::settings>(std::move(next));
+    std::shared_ptr<const worker::runtime> rt;
+    try {
+        rt = worker::build_runtime(shared);
+    } catch (const std::exception& e) {
+        return {e.what()};
+    }
+    impl_->door.routes.store(make_routing(shared));
+    if (impl_->workers) impl_->workers->reload(std::move(rt));
     log::info("serve.reloaded", {});
     return refused;
 }

@@ -5,12 +5,21 @@ namespace {
 constexpr std::string_view sql_insert_event =
     "INSERT INTO events(webhook_id, event_id, trigger, received_at, body, path, content_key) "
     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING";
+constexpr std::string_view sql_find_content =
+    "SELECT id FROM events WHERE content_key = ?1 ORDER BY id LIMIT 1";
 constexpr std::string_view sql_insert_job =
-    "INSERT INTO jobs(event_row, rule, state, attempts, max_attempts, run_at, created_at, updated_at, file_key) "
-    "VALUES(?1, ?2, 'queued', 0, ?3, ?4, ?4, ?4, ?5)";
+    "INSERT INTO jobs(event_row, rule, state, attempts, max_attempts, run_at, created_at, updated_at, file_key, "
+    "last_error) VALUES(?1, ?2, ?6, 0, ?3, ?4, ?4, ?4, ?5, ?7)";
 }  // namespace
 
 insert_result insert_delivery(database& db, const delivery& d) {
+    std::int64_t resend_of = 0;
+    if (d.content_key) {
+        auto& find = db.cached(sql_find_content);
+        find.bind(1, *d.content_key);
+        if (find.step()) resend_of = find.int64(0);
+        find.reset();
+    }
     auto& ins = db.cached(sql_insert_event);
     ins.bind(1, d.webhook_id)
         .bind(2, d.event_id)
@@ -21,12 +30,16 @@ insert_result insert_delivery(database& db, const delivery& d) {
         .bind(7, d.content_key);
     ins.run();
     if (db.changes() == 0) return {insert_outcome::duplicate, 0, 0};
-    insert_result r{insert_outcome::accepted, db.last_insert_rowid(), 0};
+    insert_result r{insert_outcome::accepted, db.last_insert_rowid(), 0, resend_of};
+    std::optional<std::string> reason;
+    if (resend_of)
+        reason = "a re-send of event row " + std::to_string(resend_of) + " (same trigger, createOn, createBy and payload id)";
     for (const auto& j : d.jobs) {
         auto& job = db.cached(sql_insert_job);
         job.bind(1, r.event_row).bind(2, j.rule).bind(3, d.max_attempts).bind(4, d.received_at).bind(5, j.file_key);
+        job.bind(6, resend_of ? "skipped" : "queued").bind(7, reason);
         job.run();
-        ++r.jobs_created;
+        if (!resend_of) ++r.jobs_created;
     }
     return r;
 }

@@ -134,6 +134,15 @@ std::vector<step> get_steps(database& db, std::int64_t job_id) {
     return out;
 }
 
+bool release_job(database& db, std::int64_t id, int attempts, std::int64_t now) {
+    auto& st = db.cached(
+        "UPDATE jobs SET state = CASE WHEN attempts > 1 THEN 'retrying' ELSE 'queued' END, attempts = attempts - 1, "
+        "run_at = ?3, lease_until = NULL, updated_at = ?3 WHERE id = ?1 AND attempts = ?2 AND state = 'running'");
+    st.bind(1, id).bind(2, attempts).bind(3, now);
+    st.run();
+    return db.changes() == 1;
+}
+
 std::vector<job> list_jobs(database& db, const job_filter& f) {
     auto st = db.prepare(std::string("SELECT ") + std::string(job_columns) +
                          " FROM jobs WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR rule = ?2) "

@@ -57,8 +57,10 @@ std::variant<envelope, std::string> parse_envelope(std::string_view body) {
     out.created_by = string_or_empty(e, "createBy");
     out.created_on = string_or_empty(e, "createOn");
 
-    if (auto* wh = top.if_contains("webhook"); wh && wh->is_object())
+    if (auto* wh = top.if_contains("webhook"); wh && wh->is_object()) {
         out.webhook_id = id_text(wh->get_object().if_contains("id")).value_or("");
+        out.webhook_name = string_or_empty(wh->get_object(), "name");
+    }
     if (auto* pl = top.if_contains("payload"); pl && pl->is_object()) {
         const auto& p = pl->get_object();
         out.entry_id = id_text(p.if_contains("id")).value_or("");

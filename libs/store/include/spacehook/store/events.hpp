@@ -1,5 +1,6 @@
-// The events table: one row per accepted delivery, deduplicated by (webhook_id, event_id) and by a
-// content key that catches DocSpace's manual re-sends (which get a new event.id, protocol 2.7).
+// The events table: one row per accepted delivery, deduplicated by (webhook_id, event_id). A content key
+// spots DocSpace's manual re-sends (a new event.id for the same event, protocol 2.7): such a delivery is
+// stored, but its jobs are created as skipped, so the re-send does not repeat the actions.
 #ifndef SPACEHOOK_STORE_EVENTS_HPP
 #define SPACEHOOK_STORE_EVENTS_HPP
 
@@ -35,9 +36,11 @@ struct insert_result {
     insert_outcome outcome = insert_outcome::accepted;
     std::int64_t event_row = 0;  // 0 for a duplicate
     int jobs_created = 0;
+    std::int64_t resend_of = 0;  // event row with the same content key, when this delivery is a re-send
 };
 
-// Inserts the event and its jobs (state queued, run_at = received_at). A duplicate inserts nothing.
+// Inserts the event and its jobs (queued, run_at = received_at; skipped for a re-send). A duplicate
+// (same webhook_id and event_id) inserts nothing.
 insert_result insert_delivery(database& db, const delivery& d);
 
 struct event_record {

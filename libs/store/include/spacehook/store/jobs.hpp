@@ -52,7 +52,7 @@ bool schedule_retry(database& db, std::int64_t id, int attempts, std::int64_t ru
 struct step {
     int idx = 0;
     std::string action;  // move, copy, comment, notify
-    std::string state;   // pending, done, skipped
+    std::string state;   // pending, started, done, skipped
     std::optional<std::string> result;
 };
 
@@ -61,6 +61,8 @@ std::vector<step> ensure_steps(database& db, std::int64_t job_id, const std::vec
 void finish_step(database& db, std::int64_t job_id, int idx, std::string_view state, const std::string& result,
                  std::int64_t now);
 std::vector<step> get_steps(database& db, std::int64_t job_id);
+// Gives a lease back without using up the attempt (graceful shutdown): the job is due again now.
+bool release_job(database& db, std::int64_t id, int attempts, std::int64_t now);
 
 // Operator queries.
 struct job_filter {

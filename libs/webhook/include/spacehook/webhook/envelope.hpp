@@ -17,6 +17,7 @@ struct envelope {
     std::string created_by;  // event.createBy: the acting user's GUID, empty when omitted
     std::string created_on;  // event.createOn as sent
     std::string webhook_id;  // webhook.id as text, empty when absent
+    std::string webhook_name;  // webhook.name
     // From payload, when it is a file/folder entry:
     std::string entry_id;         // payload.id
     std::string parent_id;        // payload.parentId

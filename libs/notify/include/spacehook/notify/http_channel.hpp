@@ -1,0 +1,17 @@
+// The HTTP notification channel (contract section 2, type "http"): POSTs JSON to a URL.
+// format slack: {"text": "*subject*\nbody"}; teams: a MessageCard {title, text}; raw:
+// {"subject","body","message_id","idempotency_key"}. Every request carries an Idempotency-Key header so a
+// receiver can recognise a resend. 2xx -> sent; 408, 429, 5xx and network failures -> transient; other
+// statuses -> permanent.
+#ifndef SPACEHOOK_NOTIFY_HTTP_CHANNEL_HPP
+#define SPACEHOOK_NOTIFY_HTTP_CHANNEL_HPP
+
+#include "spacehook/notify/channel.hpp"
+
+namespace spacehook::notify {
+
+std::unique_ptr<channel> make_http_channel(const config::channel_settings& s);
+
+}  // namespace spacehook::notify
+
+#endif

@@ -1,0 +1,33 @@
+#include "spacehook/rules/rule.hpp"
+
+#include <algorithm>
+
+namespace spacehook::rules {
+
+bool trigger_matches(const config::rule& r, std::string_view trigger) {
+    return std::any_of(r.on.begin(), r.on.end(), [&](const std::string& t) { return t == trigger || t == "*"; });
+}
+
+data_needs rule_needs(const config::rule& r) {
+    data_needs n;
+    const auto& w = r.when;
+    n.file_info = w.in_folder.has_value() || w.in_room.has_value() || w.title.has_value();
+    n.ancestry = w.in_room.has_value();
+    for (const auto& a : r.actions) {
+        switch (a.kind) {
+        case config::action_kind::move:
+        case config::action_kind::copy: n.file_info = true; break;
+        case config::action_kind::comment:
+            n.file_info = true;
+            n |= needs(std::string_view(a.text));
+            break;
+        case config::action_kind::notify:
+            n |= needs(std::string_view(a.subject));
+            n |= needs(std::string_view(a.body));
+            break;
+        }
+    }
+    return n;
+}
+
+}  // namespace spacehook::rules

@@ -1,0 +1,48 @@
+// The worker pool: `workers.concurrency` coroutines on one io_context thread that lease due jobs from the
+// queue, run their steps against DocSpace and the notification channels, and record the outcome:
+// succeeded, skipped (with the reason), retrying (backoff with full jitter, Retry-After honoured) or dead
+// (permanent error, or out of attempts). All database writes go through the store's writer.
+#ifndef SPACEHOOK_WORKER_POOL_HPP
+#define SPACEHOOK_WORKER_POOL_HPP
+
+#include "spacehook/metrics/registry.hpp"
+#include "spacehook/store/writer.hpp"
+#include "spacehook/worker/runtime.hpp"
+
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <memory>
+
+namespace spacehook::worker {
+
+class pool {
+public:
+    // Nothing runs until start(). `ctx` must be run by exactly one thread; `writer` and `registry` outlive
+    // the pool.
+    pool(boost::asio::io_context& ctx, store::writer& writer, metrics::registry& registry,
+         std::shared_ptr<const runtime> rt);
+    ~pool();
+    pool(const pool&) = delete;
+    pool& operator=(const pool&) = delete;
+
+    void start();
+    // New jobs were committed: idle workers look for them now instead of at their next poll. Thread-safe.
+    void wake();
+    // Rules and channels for jobs leased from now on. Thread-safe.
+    void reload(std::shared_ptr<const runtime> rt);
+    // Stops leasing; running jobs finish their current step, then give their lease back. Thread-safe.
+    void stop();
+    // True when every worker coroutine has ended (after stop()). Thread-safe.
+    bool stopped() const;
+    // True between start() and stop(): for /readyz.
+    bool running() const;
+
+private:
+    struct impl;
+    std::shared_ptr<impl> impl_;
+};
+
+}  // namespace spacehook::worker
+
+#endif

@@ -1,0 +1,545 @@
+#include "spacehook/worker/pool.hpp"
+
+#include "spacehook/core/clock.hpp"
+#include "spacehook/core/log.hpp"
+#include "spacehook/docspace/client.hpp"
+#include "spacehook/rules/ancestry_cache.hpp"
+#include "spacehook/store/events.hpp"
+#include "spacehook/store/jobs.hpp"
+#include "spacehook/webhook/envelope.hpp"
+#include "spacehook/worker/backoff.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+namespace spacehook::worker {
+namespace {
+
+using config::action_kind;
+
+// How a step or a whole job ended.
+enum class result_kind { done, skipped, retry, dead };
+
+struct result {
+    result_kind kind = result_kind::done;
+    std::string detail;
+    std::optional<std::int64_t> retry_after_ms;
+};
+
+result done(std::string d) { return {result_kind::done, std::move(d), {}}; }
+result skipped(std::string d) { return {result_kind::skipped, std::move(d), {}}; }
+result dead(std::string d) { return {result_kind::dead, std::move(d), {}}; }
+result retry(std::string d, std::optional<std::int64_t> after = {}) { return {result_kind::retry, std::move(d), after}; }
+
+// A DocSpace failure as a job result: permanent answers (400/403/404/...) end the job, everything else
+// (network, 401, 429, 5xx) is retried.
+result from_api(const docspace::api_error& e) {
+    std::string text = e.status == 0
+                           ? fmt::format("DocSpace {} failed: {}", e.endpoint, e.message)
+                           : fmt::format("DocSpace {} answered {}: {}", e.endpoint, e.status, e.message);
+    if (e.permanent()) return dead(std::move(text));
+    return retry(std::move(text), e.retry_after_ms);
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+// Everything known about the job's event while it runs.
+struct job_context {
+    const store::job* job = nullptr;
+    webhook::envelope env;
+    std::optional<docspace::file_info> file;  // current state, when the rule needs it
+    std::optional<docspace::person> actor;
+    rules::file_view view;  // what the rule is evaluated against
+
+    std::optional<std::string> lookup(std::string_view name, const config::rule& rule) const {
+        auto from_file = [&](auto get) -> std::optional<std::string> {
+            if (!file) return std::nullopt;
+            return get(*file);
+        };
+        if (name == "file.id") return file ? file->id : env.entry_id;
+        if (name == "file.title") return file ? file->title : env.title;
+        if (name == "file.folder_id") return file ? file->folder_id : env.parent_id;
+        if (name == "file.web_url") return from_file([](const auto& f) { return f.web_url; });
+        if (name == "file.version") return from_file([](const auto& f) { return std::to_string(f.version); });
+        if (name == "file.ext") return from_file([](const auto& f) { return f.file_exst; });
+        if (name == "file.size") return from_file([](const auto& f) { return std::to_string(f.size); });
+        if (name == "actor.id") return env.created_by;
+        if (name == "actor.name") return actor ? std::optional(actor->display_name) : std::nullopt;
+        if (name == "actor.email") return actor ? std::optional(actor->email) : std::nullopt;
+        if (name == "event.id") return env.event_id;
+        if (name == "event.trigger") return env.trigger;
+        if (name == "event.created_on") return env.created_on;
+        if (name == "rule.name") return rule.name;
+        if (name == "webhook.id") return env.webhook_id;
+        if (name == "webhook.name") return env.webhook_name;
+        return std::nullopt;
+    }
+};
+
+std::string_view result_name(result_kind k) {
+    switch (k) {
+    case result_kind::done: return "succeeded";
+    case result_kind::skipped: return "skipped";
+    case result_kind::retry: return "retry";
+    case result_kind::dead: return "dead";
+    }
+    return "?";
+}
+
+}  // namespace
+
+struct pool::impl : std::enable_shared_from_this<impl> {
+    boost::asio::io_context& ctx;
+    store::writer& writer;
+    metrics::registry& registry;
+    std::mutex runtime_mutex;
+    std::shared_ptr<const runtime> rt;
+    std::unique_ptr<docspace::client> client;
+    std::unique_ptr<store::database> reader;  // event bodies, read on the worker thread
+    rules::ancestry_cache ancestry{4096, 10 * 60 * 1000};
+    struct cached_person {
+        docspace::person p;
+        std::int64_t at = 0;
+    };
+    std::unordered_map<std::string, cached_person> people;
+    std::optional<std::string> self_id;
+    std::mt19937_64 rng{std::random_device{}()};
+    std::vector<std::unique_ptr<boost::asio::steady_timer>> timers;
+    std::atomic<bool> stopping{false};
+    std::atomic<bool> started{false};
+    std::atomic<int> active{0};
+
+    impl(boost::asio::io_context& c, store::writer& w, metrics::registry& r, std::shared_ptr<const runtime> runtime_)
+        : ctx(c), writer(w), registry(r), rt(std::move(runtime_)) {}
+
+    std::shared_ptr<const runtime> current() {
+        std::lock_guard lock(runtime_mutex);
+        return rt;
+    }
+
+    template <class Fn>
+    awaitable<void> write(Fn fn) {
+        co_await writer.async_run(std::move(fn), asio::use_awaitable);
+    }
+
+    void make_client(const config::settings& s) {
+        docspace::client_settings cs;
+        cs.base_url = s.docspace.base_url;
+        cs.api_key = s.docspace.api_key;
+        cs.ca_file = s.docspace.ca_file;
+        cs.timeout = std::chrono::milliseconds(s.docspace.timeout_ms);
+        client = std::make_unique<docspace::client>(ctx.get_executor(), cs);
+        client->on_response = [this](std::string_view endpoint, unsigned status) {
+            registry
+                .get_counter("spacehook_docspace_requests_total", "DocSpace REST calls, by route and HTTP status (0 = no answer).",
+                             {{"endpoint", std::string(endpoint)}, {"code", std::to_string(status)}})
+                .inc();
+        };
+    }
+
+    // ---- loops -------------------------------------------------------------------------------------
+
+    awaitable<void> worker_loop(std::size_t index) {
+        auto& timer = *timers[index];
+        while (!stopping.load()) {
+            const auto rt_now = current();
+            const auto lease_ms = rt_now->settings->workers.lease_ms;
+            std::optional<store::job> job;
+            std::optional<std::int64_t> next;
+            bool failed = false;
+            try {
+                co_await write([&](store::database& db) {
+                    auto now = clock::now_ms();
+                    job = store::lease_next(db, now, lease_ms);
+                    if (!job) next = store::next_due(db);
+                });
+            } catch (const std::exception& e) {
+                log::error("worker.lease_failed", {{"error", e.what()}});
+                failed = true;
+            }
+            if (job) {
+                co_await run_and_record(*job);
+                continue;
+            }
+            // Idle until the next job is due, a wake(), or a 1 s poll (jobs retried from the CLI).
+            std::int64_t wait_ms = failed ? 1000 : 1000;
+            if (next) wait_ms = std::clamp<std::int64_t>(*next - clock::now_ms(), 0, 1000);
+            if (wait_ms == 0) continue;
+            timer.expires_after(std::chrono::milliseconds(wait_ms));
+            co_await timer.async_wait(tuple_awaitable);
+        }
+    }
+
+    awaitable<void> reaper_loop() {
+        boost::asio::steady_timer t(ctx);
+        while (!stopping.load()) {
+            t.expires_after(std::chrono::seconds(1));
+            co_await t.async_wait(tuple_awaitable);
+            if (stopping.load()) break;
+            try {
+                int n = 0;
+                co_await write([&](store::database& db) { n = store::release_expired(db, clock::now_ms()); });
+                if (n > 0) {
+                    log::warn("jobs.leases_expired", {{"count", n}});
+                    wake_all();
+                }
+            } catch (const std::exception& e) {
+                log::error("worker.reaper_failed", {{"error", e.what()}});
+            }
+        }
+    }
+
+    void wake_all() {
+        for (auto& t : timers) t->cancel();
+    }
+
+    // ---- one job -----------------------------------------------------------------------------------
+
+    awaitable<void> run_and_record(const store::job& job) {
+        const auto rt_now = current();
+        const auto started_at = std::chrono::steady_clock::now();
+        result r;
+        bool released = false;
+        try {
+            r = co_await run_job(job, *rt_now, released);
+        } catch (const std::exception& e) {
+            r = retry(fmt::format("internal error: {}", e.what()));
+        }
+        if (released) co_return;
+        const auto now = clock::now_ms();
+        std::string state;
+        std::optional<std::string> reason;
+        switch (r.kind) {
+        case result_kind::done: state = "succeeded"; break;
+        case result_kind::skipped:
+            state = "skipped";
+            reason = r.detail;
+            break;
+        case result_kind::dead:
+            state = "dead";
+            reason = r.detail;
+            break;
+        case result_kind::retry:
+            if (job.attempts >= job.max_attempts) {
+                state = "dead";
+                reason = fmt::format("gave up after {} attempts: {}", job.attempts, r.detail);
+            } else {
+                state = "retrying";
+                reason = r.detail;
+            }
+            break;
+        }
+        std::int64_t run_at = now;
+        if (state == "retrying") {
+            const auto& w = rt_now->settings->workers;
+            run_at = now + next_delay_ms({w.backoff_initial_ms, w.backoff_max_ms}, job.attempts, r.retry_after_ms, rng);
+        }
+        bool recorded = false;
+        try {
+            co_await write([&](store::database& db) {
+                recorded = state == "retrying" ? store::schedule_retry(db, job.id, job.attempts, run_at, *reason, now)
+                                               : store::finish_job(db, job.id, job.attempts, state, reason, now);
+            });
+        } catch (const std::exception& e) {
+            // The lease will expire and the job run again; its finished steps are not repeated.
+            log::error("job.record_failed", {{"job", job.id}, {"error", e.what()}});
+            co_return;
+        }
+        if (!recorded) {
+            log::warn("job.lease_lost", {{"job", job.id}, {"attempt", job.attempts}});
+            co_return;
+        }
+        registry
+            .get_counter("spacehook_job_runs_total", "Job attempts, by rule and outcome.",
+                         {{"rule", job.rule}, {"result", state == "retrying" ? "retry" : state}})
+            .inc();
+        boost::json::object fields{{"job", job.id},
+                                   {"rule", job.rule},
+                                   {"state", state},
+                                   {"attempt", job.attempts},
+                                   {"ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              std::chrono::steady_clock::now() - started_at)
+                                              .count()}};
+        if (reason) fields["reason"] = *reason;
+        if (state == "retrying") fields["retry_in_ms"] = run_at - now;
+        if (state == "dead") log::error("job.finished", std::move(fields));
+        else if (state == "retrying") log::warn("job.finished", std::move(fields));
+        else log::info("job.finished", std::move(fields));
+    }
+
+    awaitable<result> run_job(const store::job& job, const runtime& rt_now, bool& released) {
+        const auto& s = *rt_now.settings;
+        auto idx = rt_now.matcher->find(job.rule);
+        if (!idx) co_return skipped(fmt::format("rule \"{}\" is no longer in the configuration", job.rule));
+        const auto& rule = rt_now.matcher->rule(*idx);
+        if (!client) make_client(s);
+
+        auto ev = store::get_event(*reader, job.event_row);
+        if (!ev) co_return dead(fmt::format("event row {} no longer exists", job.event_row));
+        auto parsed = webhook::parse_envelope(ev->body);
+        if (auto* why = std::get_if<std::string>(&parsed)) co_return dead("stored event is unreadable: " + *why);
+        job_context jc;
+        jc.job = &job;
+        jc.env = std::move(std::get<webhook::envelope>(parsed));
+        jc.view = {jc.env.entry_id, jc.env.parent_id, jc.env.title};
+
+        if (s.docspace.ignore_own_events && !jc.env.created_by.empty()) {
+            if (!self_id) {
+                auto me = co_await client->self();
+                if (!me) co_return from_api(me.error());
+                self_id = me->id;
+                log::info("docspace.self", {{"user", *self_id}});
+            }
+            if (iequals(jc.env.created_by, *self_id))
+                co_return skipped("the event was caused by spacehook's own DocSpace user (ignore_own_events)");
+        }
+
+        const auto& needs = rt_now.matcher->needs(*idx);
+        const bool is_file = jc.env.entry_type == 2 || (jc.env.entry_type == 0 && jc.env.trigger.rfind("file.", 0) == 0);
+        if (needs.file_info && is_file && !jc.env.entry_id.empty()) {
+            auto fi = co_await client->file(jc.env.entry_id);
+            if (!fi) {
+                if (fi.error().status == 404)
+                    co_return dead(fmt::format("file {} no longer exists (DocSpace answered 404)", jc.env.entry_id));
+                co_return from_api(fi.error());
+            }
+            jc.file = std::move(*fi);
+            jc.view = {jc.file->id, jc.file->folder_id, jc.file->title};
+        }
+        const rules::ancestry* anc = nullptr;
+        rules::ancestry anc_copy;
+        if (needs.ancestry && !jc.view.parent_id.empty()) {
+            auto now = clock::now_ms();
+            if (auto* hit = ancestry.get(jc.view.parent_id, now)) {
+                anc_copy = *hit;
+            } else {
+                auto path = co_await client->folder_path(jc.view.parent_id);
+                if (!path) co_return from_api(path.error());
+                for (const auto& f : *path) anc_copy.push_back(f.id);
+                ancestry.put(jc.view.parent_id, anc_copy, now);
+            }
+            anc = &anc_copy;
+        }
+        auto v = rt_now.matcher->evaluate(*idx, jc.env.trigger, jc.view, anc);
+        if (!v) co_return skipped(v.reason);
+
+        std::vector<std::string> kinds;
+        for (const auto& a : rule.actions) kinds.emplace_back(config::to_string(a.kind));
+        std::vector<store::step> steps;
+        co_await write([&](store::database& db) { steps = store::ensure_steps(db, job.id, kinds, clock::now_ms()); });
+        if (steps.size() != kinds.size() ||
+            !std::equal(steps.begin(), steps.end(), kinds.begin(), [](const auto& st, const auto& k) { return st.action == k; }))
+            co_return dead("the rule's actions changed since this job first ran; run `spacehook events replay` to apply the new rule");
+
+        // One upload, one effect: DocSpace sends file.created and file.uploaded for one API upload. A rule
+        // that moves the file is done once the file sits in its destination, so the second event's job
+        // (which runs after the first, same file key) is skipped instead of notifying twice.
+        const bool fresh = std::all_of(steps.begin(), steps.end(), [](const auto& st) { return st.state == "pending"; });
+        if (fresh && jc.file)
+            for (const auto& a : rule.actions)
+                if (a.kind == action_kind::move && jc.file->folder_id == a.to_folder)
+                    co_return skipped(fmt::format("file {} is already in folder {}: an earlier event moved it",
+                                                  jc.file->id, a.to_folder));
+
+        if (needs.actor && !jc.env.created_by.empty()) {
+            auto p = co_await person(jc.env.created_by);
+            if (!p && !p.error().permanent()) co_return from_api(p.error());
+            if (p) jc.actor = *p;
+        }
+
+        auto lease_until = job.lease_until.value_or(0);
+        for (auto& st : steps) {
+            if (st.state == "done" || st.state == "skipped") continue;
+            if (stopping.load()) {
+                co_await write([&](store::database& db) { store::release_job(db, job.id, job.attempts, clock::now_ms()); });
+                log::info("job.released", {{"job", job.id}, {"step", st.idx}});
+                released = true;
+                co_return retry("released at shutdown");
+            }
+            auto now = clock::now_ms();
+            if (lease_until - now < s.workers.lease_ms / 2) {
+                bool held = false;
+                co_await write([&](store::database& db) {
+                    held = store::extend_lease(db, job.id, job.attempts, now + s.workers.lease_ms, now);
+                });
+                if (!held) co_return retry("lease lost while running");
+                lease_until = now + s.workers.lease_ms;
+            }
+            const auto& action = rule.actions[static_cast<std::size_t>(st.idx)];
+            const auto& tmpl = rt_now.templates[*idx][static_cast<std::size_t>(st.idx)];
+            auto t0 = std::chrono::steady_clock::now();
+            result r = co_await run_step(job, st, action, tmpl, rule, jc, rt_now);
+            registry
+                .get_histogram("spacehook_action_seconds", "Time one action took, by kind.",
+                               {{"action", std::string(config::to_string(action.kind))}})
+                .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+            if (r.kind == result_kind::done || r.kind == result_kind::skipped) {
+                auto state = r.kind == result_kind::done ? "done" : "skipped";
+                co_await write([&](store::database& db) { store::finish_step(db, job.id, st.idx, state, r.detail, clock::now_ms()); });
+                continue;
+            }
+            r.detail = fmt::format("step {} ({}): {}", st.idx + 1, config::to_string(action.kind), r.detail);
+            co_return r;
+        }
+        co_return done("");
+    }
+
+    awaitable<docspace::outcome<docspace::person>> person(const std::string& id) {
+        auto now = clock::now_ms();
+        if (auto it = people.find(id); it != people.end() && now - it->second.at < 10 * 60 * 1000) co_return it->second.p;
+        auto p = co_await client->person_by_id(id);
+        if (p) people[id] = {*p, now};
+        co_return p;
+    }
+
+    awaitable<void> mark_started(const store::job& job, store::step& st) {
+        if (st.state == "started") co_return;
+        co_await write([&](store::database& db) { store::finish_step(db, job.id, st.idx, "started", "", clock::now_ms()); });
+        st.state = "started";
+    }
+
+    awaitable<result> run_step(const store::job& job, store::step& st, const config::action& a, const action_templates& tmpl,
+                               const config::rule& rule, job_context& jc, const runtime& rt_now) {
+        const auto& ds = rt_now.settings->docspace;
+        auto render = [&](const rules::compiled_template& t) {
+            auto out = rules::render(t, [&](std::string_view n) { return jc.lookup(n, rule); });
+            if (!out.missing.empty()) {
+                boost::json::array names;
+                for (const auto& m : out.missing) names.emplace_back(m);
+                log::warn("template.missing_values", {{"job", job.id}, {"names", std::move(names)}});
+            }
+            return std::move(out.text);
+        };
+        switch (a.kind) {
+        case action_kind::move:
+        case action_kind::copy: {
+            if (!jc.file) co_return dead("move and copy need a file event (the payload is not a file)");
+            const bool is_move = a.kind == action_kind::move;
+            if (is_move && jc.file->folder_id == a.to_folder)
+                co_return done(fmt::format("already in folder {}", a.to_folder));
+            const bool resumed = st.state == "started";
+            // A copy that may already have happened is re-issued with Skip, so it cannot duplicate.
+            auto conflict = (!is_move && resumed) ? config::conflict::skip : a.on_conflict;
+            co_await mark_started(job, st);
+            auto kind = is_move ? docspace::fileop_kind::move : docspace::fileop_kind::copy;
+            auto r = co_await client->run_fileop(kind, jc.file->id, a.to_folder, conflict,
+                                                 std::chrono::milliseconds(ds.poll_interval_ms),
+                                                 std::chrono::milliseconds(ds.fileop_timeout_ms));
+            if (!r) co_return from_api(r.error());
+            const auto& op = r->op;
+            if (r->vanished) {
+                if (!is_move) co_return retry("the copy operation vanished before it reported its result");
+                auto fi = co_await client->file(jc.file->id);
+                if (!fi) co_return from_api(fi.error());
+                if (fi->folder_id == a.to_folder) {
+                    jc.file = std::move(*fi);
+                    co_return done(fmt::format("moved to folder {} (verified after the operation vanished)", a.to_folder));
+                }
+                co_return retry(fmt::format("the move operation vanished; the file is still in folder {}", fi->folder_id));
+            }
+            if (!op.error.empty())
+                co_return dead(fmt::format("DocSpace could not {} file {}: {}", is_move ? "move" : "copy", jc.file->id, op.error));
+            if (is_move) {
+                if (std::find(op.file_ids.begin(), op.file_ids.end(), jc.file->id) != op.file_ids.end()) {
+                    jc.file->folder_id = a.to_folder;
+                    co_return done(fmt::format("moved to folder {}", a.to_folder));
+                }
+                co_return skipped(fmt::format("not moved: folder {} already has a file named \"{}\" (on_conflict {})",
+                                              a.to_folder, jc.file->title, config::to_string(conflict)));
+            }
+            if (!op.file_ids.empty()) co_return done(fmt::format("copied to folder {} as file {}", a.to_folder, op.file_ids.front()));
+            if (resumed) co_return done(fmt::format("copied to folder {} by an earlier attempt", a.to_folder));
+            co_return skipped(fmt::format("not copied: folder {} already has a file named \"{}\" (on_conflict skip)",
+                                          a.to_folder, jc.file->title));
+        }
+        case action_kind::comment: {
+            if (!jc.file) co_return dead("comment needs a file event (the payload is not a file)");
+            auto text = render(tmpl.text);
+            if (jc.file->comment == text) co_return done(fmt::format("version {} already has this comment", jc.file->version));
+            auto r = co_await client->set_comment(jc.file->id, jc.file->version, text);
+            if (!r) co_return from_api(r.error());
+            jc.file->comment = text;
+            co_return done(fmt::format("comment set on version {}", jc.file->version));
+        }
+        case action_kind::notify: {
+            auto it = rt_now.channels.find(a.channel);
+            if (it == rt_now.channels.end()) co_return dead(fmt::format("no channel named \"{}\"", a.channel));
+            notify::message m;
+            m.subject = render(tmpl.subject);
+            m.body = render(tmpl.body);
+            m.idempotency_key = fmt::format("spacehook-job-{}-step-{}", job.id, st.idx + 1);
+            m.message_id = fmt::format("<{}@spacehook>", m.idempotency_key);
+            auto channel = it->second;  // keeps the channel alive across a reload
+            auto r = co_await channel->send(m);
+            switch (r.kind) {
+            case notify::outcome::sent: co_return done(fmt::format("sent via {}: {}", a.channel, r.detail));
+            case notify::outcome::transient: co_return retry(fmt::format("{}: {}", a.channel, r.detail));
+            case notify::outcome::permanent: co_return dead(fmt::format("{}: {}", a.channel, r.detail));
+            }
+        }
+        }
+        co_return dead("unknown action");
+    }
+};
+
+pool::pool(boost::asio::io_context& ctx, store::writer& writer, metrics::registry& registry, std::shared_ptr<const runtime> rt)
+    : impl_(std::make_shared<impl>(ctx, writer, registry, std::move(rt))) {}
+
+pool::~pool() { stop(); }
+
+void pool::start() {
+    auto self = impl_;
+    if (self->started.exchange(true)) return;
+    self->reader = std::make_unique<store::database>(self->writer.path(), store::open_options{.read_only = true});
+    const auto n = self->current()->settings->workers.concurrency;
+    for (unsigned i = 0; i < n; ++i) self->timers.push_back(std::make_unique<boost::asio::steady_timer>(self->ctx));
+    auto on_done = [self](std::exception_ptr e) {
+        if (e) {
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+                log::error("worker.crashed", {{"error", ex.what()}});
+            }
+        }
+        self->active.fetch_sub(1);
+    };
+    self->active.store(static_cast<int>(n) + 1);
+    for (unsigned i = 0; i < n; ++i) boost::asio::co_spawn(self->ctx, self->worker_loop(i), on_done);
+    boost::asio::co_spawn(self->ctx, self->reaper_loop(), on_done);
+    log::info("workers.started", {{"concurrency", n}});
+}
+
+void pool::wake() {
+    auto self = impl_;
+    boost::asio::post(self->ctx, [self] { self->wake_all(); });
+}
+
+void pool::reload(std::shared_ptr<const runtime> rt) {
+    std::lock_guard lock(impl_->runtime_mutex);
+    impl_->rt = std::move(rt);
+}
+
+void pool::stop() {
+    auto self = impl_;
+    if (self->stopping.exchange(true)) return;
+    boost::asio::post(self->ctx, [self] { self->wake_all(); });
+}
+
+bool pool::stopped() const { return impl_->active.load() == 0; }
+
+bool pool::running() const { return impl_->started.load() && !impl_->stopping.load() && impl_->active.load() > 0; }
+
+}  // namespace spacehook::worker

@@ -1,0 +1,134 @@
+#include "spacehook/config/load.hpp"
+#include "spacehook/rules/template.hpp"
+
+#include <doctest/doctest.h>
+
+#include <map>
+
+using namespace spacehook;
+
+namespace {
+config::env_lookup env(std::map<std::string, std::string> vars) {
+    return [vars](std::string_view n) -> std::optional<std::string> {
+        auto it = vars.find(std::string(n));
+        if (it == vars.end()) return std::nullopt;
+        return it->second;
+    };
+}
+
+bool has_problem(const config::load_result& r, const std::string& path, const std::string& fragment = "") {
+    for (const auto& p : r.problems)
+        if (p.path == path && p.message.find(fragment) != std::string::npos) return true;
+    return false;
+}
+
+// The example of contract section 2.
+const char* contract_example = R"({
+  "server":   { "listen": "0.0.0.0:8080", "max_body_bytes": 1048576, "admin_token": "${SPACEHOOK_ADMIN_TOKEN}" },
+  "database": "/var/lib/spacehook/spacehook.db",
+  "docspace": { "base_url": "https://portal.example.com", "api_key": "${DOCSPACE_API_KEY}",
+                "ignore_own_events": true },
+  "webhooks": [ { "path": "/docspace/webhook", "secrets": ["${DOCSPACE_WEBHOOK_SECRET}"] } ],
+  "workers":  { "concurrency": 8, "max_attempts": 10, "backoff_initial_ms": 1000, "backoff_max_ms": 600000 },
+  "channels": {
+    "manager-mail": { "type": "smtp", "url": "smtp://mail:587", "starttls": true, "username": "...",
+                      "password": "${SMTP_PASSWORD}", "from": "spacehook@example.com", "to": ["manager@example.com"] },
+    "ops-chat":     { "type": "http", "url": "https://hooks.example.com/...", "format": "slack" },
+    "console":      { "type": "log" }
+  },
+  "rules": [
+    { "name": "invoice-intake", "on": ["file.uploaded", "file.created"],
+      "if": { "in_room": 86193, "title": { "prefix": "invoice" } },
+      "do": [ { "move": { "to_folder": 654321 } },
+              { "notify": { "channel": "manager-mail", "subject": "Invoice uploaded: {{file.title}}",
+                            "body": "{{file.title}} (id {{file.id}}) by {{actor.name}}: {{file.web_url}}" } } ] },
+    { "name": "copy-to-internal", "on": ["file.uploaded"], "if": { "in_folder": 539564 },
+      "do": [ { "copy": { "to_folder": 341029 } } ] },
+    { "name": "compliance-watch", "on": ["file.updated"], "if": { "in_folder": 539564 },
+      "do": [ { "notify": { "channel": "console", "subject": "File changed in Compliance folder" } } ] },
+    { "name": "need-review", "on": ["file.updated"], "do": [ { "comment": { "text": "Need Review" } } ] }
+  ]
+})";
+const std::map<std::string, std::string> example_env{{"SPACEHOOK_ADMIN_TOKEN", "adm"},
+                                                      {"DOCSPACE_API_KEY", "sk-abc"},
+                                                      {"DOCSPACE_WEBHOOK_SECRET", "S3cret-Key_01"},
+                                                      {"SMTP_PASSWORD", "pw"}};
+}  // namespace
+
+TEST_SUITE("config load") {
+    TEST_CASE("the contract's example loads with variables expanded") {
+        auto r = config::load(contract_example, env(example_env), rules::check_template);
+        for (const auto& p : r.problems) INFO(p.path << ": " << p.message);
+        REQUIRE(r.ok());
+        const auto& s = r.value;
+        CHECK(s.server.admin_token == "adm");
+        CHECK(s.docspace.api_key == "sk-abc");
+        CHECK(s.webhooks.at(0).secrets.at(0) == "S3cret-Key_01");
+        CHECK(s.database.path == "/var/lib/spacehook/spacehook.db");
+        REQUIRE(s.rules.size() == 4);
+        CHECK(*s.rules[0].when.in_room == "86193");
+        CHECK(s.rules[0].when.title->pattern == "invoice");
+        CHECK(s.rules[0].actions[0].kind == config::action_kind::move);
+        CHECK(s.rules[0].actions[0].to_folder == "654321");
+        CHECK(s.rules[0].actions[0].on_conflict == config::conflict::skip);
+        CHECK(s.find_channel("manager-mail")->starttls);
+        CHECK(s.find_channel("ops-chat")->format == config::chat_format::slack);
+    }
+
+    TEST_CASE("a missing environment variable is a problem at its path") {
+        auto vars = example_env;
+        vars.erase("DOCSPACE_API_KEY");
+        auto r = config::load(contract_example, env(vars), rules::check_template);
+        CHECK(has_problem(r, "$.docspace.api_key", "DOCSPACE_API_KEY is not set"));
+    }
+
+    TEST_CASE("every problem is reported with its JSON path, not just the first") {
+        auto r = config::load(R"({
+          "database": "/tmp/x.db", "bogus": 1,
+          "server": {"listen": "nope", "max_body_bytes": "big"},
+          "docspace": {"base_url": "ftp://x", "api_key": "k"},
+          "webhooks": [{"path": "hook", "secrets": ["s"]}, {"path": "/healthz", "secrets": []}],
+          "workers": {"concurrency": 0},
+          "channels": {"m": {"type": "smtp", "url": "http://x", "from": "a@b"}},
+          "rules": [{"name": "r", "on": ["uploaded"], "if": {"in_folder": -3, "title": {"regex": "("}},
+                     "do": [{"notify": {"channel": "nope", "subject": "{{file.titel}}"}}, {"explode": {}}]}]
+        })",
+                              env({}), rules::check_template);
+        CHECK(has_problem(r, "$.bogus", "unknown key"));
+        CHECK(has_problem(r, "$.server.listen", "host:port"));
+        CHECK(has_problem(r, "$.server.max_body_bytes", "integer"));
+        CHECK(has_problem(r, "$.docspace.base_url", "https://"));
+        CHECK(has_problem(r, "$.webhooks[0].path", "start with /"));
+        CHECK(has_problem(r, "$.webhooks[1].path", "built-in"));
+        CHECK(has_problem(r, "$.workers.concurrency", "between"));
+        CHECK(has_problem(r, "$.channels.m.url", "smtp://"));
+        CHECK(has_problem(r, "$.channels.m.to", "recipient"));
+        CHECK(has_problem(r, "$.rules[0].on[0]", "not a trigger"));
+        CHECK(has_problem(r, "$.rules[0].if.in_folder", "id"));
+        CHECK(has_problem(r, "$.rules[0].if.title.regex", "invalid regular expression"));
+        CHECK(has_problem(r, "$.rules[0].do[0].notify.subject", "file.titel"));
+        CHECK(has_problem(r, "$.rules[0].do[0].notify.channel", "no channel named"));
+        CHECK(has_problem(r, "$.rules[0].do[1]", "unknown action"));
+        CHECK(r.problems.size() >= 15);
+    }
+
+    TEST_CASE("not JSON is one problem at the root; comments and trailing commas are fine") {
+        auto bad = config::load("{", env({}));
+        CHECK(has_problem(bad, "$", "not valid JSON"));
+        auto good = config::load(R"({
+          // comment
+          "database": {"path": "/tmp/y.db", "busy_timeout_ms": 10},
+          "webhooks": [{"path": "/h", "secrets": [],},],
+        })",
+                                 env({}));
+        CHECK(good.ok());
+        CHECK(good.value.database.busy_timeout_ms == 10);
+        CHECK(good.value.webhooks[0].secrets.empty());
+    }
+
+    TEST_CASE("$${ escapes a literal ${") {
+        auto r = config::load(R"({"database": "/tmp/$${HOME}.db", "webhooks": [{"path": "/h", "secrets": []}]})", env({}));
+        REQUIRE(r.ok());
+        CHECK(r.value.database.path == "/tmp/${HOME}.db");
+    }
+}

@@ -1,0 +1,151 @@
+#include "spacehook/store/events.hpp"
+#include "spacehook/store/jobs.hpp"
+#include "spacehook/store/migrate.hpp"
+#include "test_support.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace spacehook;
+
+namespace {
+struct fixture {
+    test::temp_dir dir;
+    store::database db{dir.file("q.db")};
+    fixture() { store::migrate(db); }
+
+    std::int64_t add(const std::string& event_id, const std::optional<std::string>& file_key, std::int64_t at = 1000,
+                     int max_attempts = 3) {
+        store::delivery d;
+        d.path = "/h";
+        d.webhook_id = "1";
+        d.event_id = event_id;
+        d.trigger = "file.uploaded";
+        d.body = "{}";
+        d.received_at = at;
+        d.max_attempts = max_attempts;
+        d.jobs.push_back({"rule", file_key});
+        return store::insert_delivery(db, d).event_row;
+    }
+};
+}  // namespace
+
+TEST_SUITE("store jobs") {
+    TEST_CASE("lease takes due jobs oldest first, marks them running and counts the attempt") {
+        fixture f;
+        f.add("1", std::nullopt, 1000);
+        f.add("2", std::nullopt, 500);
+        f.add("3", std::nullopt, 5000);  // not due at 2000
+        auto a = store::lease_next(f.db, 2000, 60000);
+        auto b = store::lease_next(f.db, 2000, 60000);
+        auto c = store::lease_next(f.db, 2000, 60000);
+        REQUIRE(a);
+        REQUIRE(b);
+        CHECK_FALSE(c);
+        CHECK(a->run_at == 500);
+        CHECK(b->run_at == 1000);
+        CHECK(a->state == "running");
+        CHECK(a->attempts == 1);
+        CHECK(*a->lease_until == 62000);
+        CHECK(store::next_due(f.db) == 5000);
+    }
+
+    TEST_CASE("jobs of one file run one at a time, in order") {
+        fixture f;
+        f.add("1", "file:9");
+        f.add("2", "file:9");
+        f.add("3", "file:10");
+        auto a = store::lease_next(f.db, 2000, 60000);
+        auto b = store::lease_next(f.db, 2000, 60000);
+        auto c = store::lease_next(f.db, 2000, 60000);
+        REQUIRE(a);
+        REQUIRE(b);
+        CHECK(a->file_key == "file:9");
+        CHECK(b->file_key == "file:10");  // the second file:9 job waits
+        CHECK_FALSE(c);
+        CHECK(store::finish_job(f.db, a->id, a->attempts, "succeeded", std::nullopt, 2100));
+        auto d = store::lease_next(f.db, 2200, 60000);
+        REQUIRE(d);
+        CHECK(d->file_key == "file:9");
+        CHECK(d->id > a->id);
+    }
+
+    TEST_CASE("an expired lease makes the job due again, and dead when out of attempts") {
+        fixture f;
+        f.add("1", std::nullopt, 1000, 2);
+        auto a = store::lease_next(f.db, 1000, 100);
+        REQUIRE(a);
+        CHECK(store::release_expired(f.db, 1050) == 0);
+        CHECK(store::release_expired(f.db, 1200) == 1);
+        auto again = store::lease_next(f.db, 1200, 100);
+        REQUIRE(again);
+        CHECK(again->attempts == 2);
+        CHECK(again->last_error->find("lease expired") != std::string::npos);
+        // The first holder lost its lease: its outcome no longer applies.
+        CHECK_FALSE(store::finish_job(f.db, a->id, a->attempts, "succeeded", std::nullopt, 1300));
+        CHECK(store::release_expired(f.db, 2000) == 1);
+        CHECK(store::get_job(f.db, a->id)->state == "dead");
+    }
+
+    TEST_CASE("retry schedules the job; release gives the attempt back") {
+        fixture f;
+        f.add("1", std::nullopt);
+        auto a = store::lease_next(f.db, 1000, 60000);
+        REQUIRE(store::schedule_retry(f.db, a->id, a->attempts, 9000, "HTTP 500", 1000));
+        CHECK_FALSE(store::lease_next(f.db, 8999, 60000));
+        auto b = store::lease_next(f.db, 9000, 60000);
+        REQUIRE(b);
+        CHECK(b->attempts == 2);
+        CHECK(store::release_job(f.db, b->id, b->attempts, 9100));
+        auto j = store::get_job(f.db, b->id);
+        CHECK(j->state == "retrying");
+        CHECK(j->attempts == 1);
+    }
+
+    TEST_CASE("steps are created once and keep their state across attempts") {
+        fixture f;
+        f.add("1", std::nullopt);
+        auto a = store::lease_next(f.db, 1000, 60000);
+        auto steps = store::ensure_steps(f.db, a->id, {"move", "notify"}, 1000);
+        REQUIRE(steps.size() == 2);
+        CHECK(steps[0].state == "pending");
+        store::finish_step(f.db, a->id, 0, "done", "moved to folder 5", 1100);
+        auto again = store::ensure_steps(f.db, a->id, {"move", "notify"}, 1200);
+        CHECK(again[0].state == "done");
+        CHECK(*again[0].result == "moved to folder 5");
+        CHECK(again[1].state == "pending");
+    }
+
+    TEST_CASE("operator retry, cancel and purge change only what they should") {
+        fixture f;
+        f.add("1", std::nullopt, 1000);
+        f.add("2", std::nullopt, 1000);
+        auto a = store::lease_next(f.db, 1000, 60000);
+        CHECK_FALSE(store::retry_job(f.db, a->id, 1100));  // running
+        store::finish_job(f.db, a->id, a->attempts, "dead", std::string("HTTP 403"), 1100);
+        CHECK(store::retry_job(f.db, a->id, 1200));
+        CHECK(store::get_job(f.db, a->id)->state == "queued");
+        CHECK(store::get_job(f.db, a->id)->attempts == 0);
+        auto other = a->id == 1 ? 2 : 1;
+        CHECK(store::cancel_job(f.db, other, 1300));
+        CHECK_FALSE(store::cancel_job(f.db, other, 1300));
+        auto c = store::purge(f.db, {"cancelled"}, 2000);
+        CHECK(c.jobs == 1);
+        CHECK(c.events == 1);  // the event left without jobs is older than the cutoff
+        CHECK(store::list_jobs(f.db, {}).size() == 1);
+        CHECK(store::count_by_state(f.db)["queued"] == 1);
+    }
+
+    TEST_CASE("replay re-queues a finished job with fresh steps and creates missing ones") {
+        fixture f;
+        auto ev = f.add("1", std::nullopt);
+        auto a = store::lease_next(f.db, 1000, 60000);
+        store::ensure_steps(f.db, a->id, {"notify"}, 1000);
+        store::finish_step(f.db, a->id, 0, "done", "sent", 1000);
+        store::finish_job(f.db, a->id, a->attempts, "succeeded", std::nullopt, 1000);
+        auto c = store::replay_event(f.db, ev, {"rule", "other"}, std::nullopt, 5, 2000);
+        CHECK(c.requeued == 1);
+        CHECK(c.created == 1);
+        CHECK(store::get_steps(f.db, a->id).empty());
+        CHECK(store::list_jobs(f.db, {.state = std::string("queued")}).size() == 2);
+    }
+}

@@ -1,0 +1,151 @@
+#include "spacehook/store/events.hpp"
+#include "spacehook/store/jobs.hpp"
+#include "spacehook/store/writer.hpp"
+#include "test_support.hpp"
+
+#include <boost/asio/io_context.hpp>
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+using namespace spacehook;
+
+namespace {
+store::delivery make_delivery(const std::string& event_id, std::vector<std::string> rules = {}) {
+    store::delivery d;
+    d.path = "/hook";
+    d.webhook_id = "7";
+    d.event_id = event_id;
+    d.trigger = "file.uploaded";
+    d.body = R"({"event":{"id":)" + event_id + "}}";
+    d.received_at = 1000;
+    for (auto& r : rules) d.jobs.push_back({r, "file:1"});
+    return d;
+}
+
+std::int64_t count(store::database& db, const char* sql) {
+    auto st = db.prepare(sql);
+    st.step();
+    return st.int64(0);
+}
+}  // namespace
+
+TEST_SUITE("store writer") {
+    TEST_CASE("migrations are applied once and recorded") {
+        test::temp_dir dir;
+        auto path = dir.file("a.db");
+        { store::writer w({.path = path}); }
+        { store::writer w({.path = path}); }
+        store::database db(path);
+        CHECK(count(db, "SELECT count(*) FROM schema_migrations") == 1);
+        CHECK(count(db, "SELECT count(*) FROM sqlite_master WHERE name IN ('events','jobs','job_steps')") == 3);
+        auto st = db.prepare("PRAGMA journal_mode");
+        st.step();
+        CHECK(st.text(0) == "wal");
+    }
+
+    TEST_CASE("a duplicate delivery stores nothing new") {
+        test::temp_dir dir;
+        store::writer w({.path = dir.file("a.db")});
+        store::insert_result first, second;
+        w.run_sync([&](store::database& db) { first = store::insert_delivery(db, make_delivery("1", {"r1", "r2"})); });
+        w.run_sync([&](store::database& db) { second = store::insert_delivery(db, make_delivery("1", {"r1", "r2"})); });
+        CHECK(first.outcome == store::insert_outcome::accepted);
+        CHECK(first.jobs_created == 2);
+        CHECK(second.outcome == store::insert_outcome::duplicate);
+        store::database db(dir.file("a.db"));
+        CHECK(count(db, "SELECT count(*) FROM events") == 1);
+        CHECK(count(db, "SELECT count(*) FROM jobs") == 2);
+    }
+
+    TEST_CASE("a manual re-send (new event id, same content key) is stored but its jobs are skipped") {
+        test::temp_dir dir;
+        store::writer w({.path = dir.file("a.db")});
+        auto a = make_delivery("1", {"r1"}), b = make_delivery("2", {"r1"});
+        a.content_key = b.content_key = "file.uploaded|2025-06-10T09:15:42Z|u1|8421";
+        store::insert_result ra, rb;
+        w.run_sync([&](store::database& db) { ra = store::insert_delivery(db, a); });
+        w.run_sync([&](store::database& db) { rb = store::insert_delivery(db, b); });
+        CHECK(ra.outcome == store::insert_outcome::accepted);
+        CHECK(ra.jobs_created == 1);
+        CHECK(rb.outcome == store::insert_outcome::accepted);
+        CHECK(rb.resend_of == ra.event_row);
+        CHECK(rb.jobs_created == 0);
+        store::database db(dir.file("a.db"));
+        CHECK(count(db, "SELECT count(*) FROM events") == 2);
+        CHECK(count(db, "SELECT count(*) FROM jobs WHERE state = 'skipped' AND last_error LIKE 'a re-send of event row%'") == 1);
+        CHECK(count(db, "SELECT count(*) FROM jobs WHERE state = 'queued'") == 1);
+    }
+
+    TEST_CASE("concurrent tasks are group-committed and each completes on its own executor") {
+        test::temp_dir dir;
+        store::writer w({.path = dir.file("a.db")});
+        boost::asio::io_context ctx;
+        constexpr int n = 400;
+        std::atomic<int> completed{0};
+        for (int i = 0; i < n; ++i) {
+            w.async_run(
+                [i](store::database& db) { store::insert_delivery(db, make_delivery(std::to_string(i))); },
+                [&](std::exception_ptr e) {
+                    CHECK(!e);
+                    completed.fetch_add(1);
+                });
+        }
+        // The handlers have no executor of their own: they run on the system executor.
+        CHECK(test::poll_until([&] { return completed.load() == n; }));
+        CHECK(w.stats().tasks.load() == n);
+        CHECK(w.stats().batches.load() < static_cast<std::uint64_t>(n));  // batching happened
+        store::database db(dir.file("a.db"));
+        CHECK(count(db, "SELECT count(*) FROM events") == n);
+    }
+
+    TEST_CASE("one failing task rolls back alone; its neighbours in the batch commit") {
+        test::temp_dir dir;
+        store::writer w({.path = dir.file("a.db")});
+        std::promise<void> gate;
+        auto gate_f = gate.get_future().share();
+        std::atomic<int> ok{0}, failed{0};
+        // The first task holds the writer so the next three land in one batch.
+        w.async_run([gate_f](store::database&) { gate_f.wait(); }, [](std::exception_ptr) {});
+        for (int i = 0; i < 3; ++i) {
+            w.async_run(
+                [i](store::database& db) {
+                    store::insert_delivery(db, make_delivery("x" + std::to_string(i)));
+                    if (i == 1) throw std::runtime_error("boom");
+                },
+                [&](std::exception_ptr e) { (e ? failed : ok).fetch_add(1); });
+        }
+        gate.set_value();
+        CHECK(test::poll_until([&] { return ok.load() + failed.load() == 3; }));
+        CHECK(ok.load() == 2);
+        CHECK(failed.load() == 1);
+        store::database db(dir.file("a.db"));
+        CHECK(count(db, "SELECT count(*) FROM events") == 2);
+        CHECK(count(db, "SELECT count(*) FROM events WHERE event_id = 'x1'") == 0);
+    }
+
+    TEST_CASE("a write lock held by another process fails the batch as busy") {
+        test::temp_dir dir;
+        store::writer w({.path = dir.file("a.db"), .busy_timeout_ms = 50});
+        store::database other(dir.file("a.db"));
+        other.exec("BEGIN IMMEDIATE");
+        std::exception_ptr err;
+        try {
+            w.run_sync([](store::database& db) { store::insert_delivery(db, make_delivery("1")); });
+        } catch (...) {
+            err = std::current_exception();
+        }
+        REQUIRE(err);
+        try {
+            std::rethrow_exception(err);
+        } catch (const store::error& e) {
+            CHECK(e.busy());
+        }
+        other.exec("ROLLBACK");
+        w.run_sync([](store::database& db) { store::insert_delivery(db, make_delivery("1")); });
+        CHECK(count(other, "SELECT count(*) FROM events") == 1);
+    }
+}
