@@ -33,13 +33,17 @@ const command commands[] = {
      "usage: spacehook sign (--secret S | --secret-env VAR | --secret-file FILE) [FILE|-]\n\n"
      "Prints sha256=<64 uppercase hex> (the value of x-docspace-signature-256) for FILE or standard input.\n",
      cmd_sign},
+    {"healthcheck", "probe a running service (for container HEALTHCHECKs without curl)",
+     "usage: spacehook healthcheck [--url http://127.0.0.1:8080/healthz] [--timeout-ms 3000]\n\nExits 0 when the URL "
+     "answers 2xx, 1 otherwise.\n",
+     cmd_healthcheck},
 };
 
 void print_help() {
     std::string text = "spacehook " SPACEHOOK_VERSION
                        ": durable ONLYOFFICE DocSpace webhook automation\n\nusage: spacehook <command> [options]\n\n"
                        "commands:\n";
-    for (const auto& c : commands) text += fmt::format("  {:<9} {}\n", c.name, c.summary);
+    for (const auto& c : commands) text += fmt::format("  {:<12} {}\n", c.name, c.summary);
     text += "\n`spacehook <command> --help` for a command's options. Exit codes: 0 ok, 1 error, 2 usage.\n";
     std::fputs(text.c_str(), stdout);
 }

@@ -183,12 +183,28 @@ struct pool::impl : std::enable_shared_from_this<impl> {
         }
     }
 
+    // Once a second: expired leases become due again. Every retention.interval: old succeeded and skipped
+    // jobs (and events left without jobs) are purged when retention.succeeded_after is set.
     awaitable<void> reaper_loop() {
         boost::asio::steady_timer t(ctx);
+        std::int64_t last_purge = clock::now_ms();
         while (!stopping.load()) {
             t.expires_after(std::chrono::seconds(1));
             co_await t.async_wait(tuple_awaitable);
             if (stopping.load()) break;
+            const auto retention = current()->settings->retention;
+            if (retention.succeeded_after_ms > 0 && clock::now_ms() - last_purge >= retention.interval_ms) {
+                last_purge = clock::now_ms();
+                try {
+                    store::purge_counts c;
+                    co_await write([&](store::database& db) {
+                        c = store::purge(db, {"succeeded", "skipped"}, last_purge - retention.succeeded_after_ms);
+                    });
+                    if (c.jobs + c.events > 0) log::info("retention.purged", {{"jobs", c.jobs}, {"events", c.events}});
+                } catch (const std::exception& e) {
+                    log::error("retention.purge_failed", {{"error", e.what()}});
+                }
+            }
             try {
                 int n = 0;
                 co_await write([&](store::database& db) { n = store::release_expired(db, clock::now_ms()); });

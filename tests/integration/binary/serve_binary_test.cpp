@@ -1,0 +1,112 @@
+// The real `spacehook serve` process: signals, restarts and what survives them.
+#include "process.hpp"
+#include "raw_http.hpp"
+#include "spacehook/store/sqlite.hpp"
+#include "spacehook/webhook/signature.hpp"
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include <fmt/format.h>
+
+using namespace spacehook;
+
+namespace {
+const std::string secret = "S3cret-Key_01";
+
+std::string write_config(const test::temp_dir& dir) {
+    auto path = dir.file("config.json");
+    std::ofstream(path) << fmt::format(R"({{
+      "server": {{"listen": "127.0.0.1:0", "threads": 2}},
+      "database": "{}",
+      "webhooks": [{{"path": "/docspace/webhook", "secrets": ["${{TEST_WEBHOOK_SECRET}}"]}}]
+    }})",
+                                       dir.file("spacehook.db"));
+    return path;
+}
+
+std::string body_for(int id) {
+    return fmt::format(
+        R"({{"event":{{"id":{0},"createOn":"2025-06-10T09:15:42Z","createBy":"66faa6e4-f133-11ea-b126-00ffeec8b4ef","trigger":"file.uploaded"}},"payload":{{"id":{1},"parentId":8410,"title":"a.pdf","fileEntryType":2}},"webhook":{{"id":7}}}})",
+        id, 50000 + id);
+}
+
+int post(std::uint16_t port, int id) {
+    auto b = body_for(id);
+    return test::request(port, "POST", "/docspace/webhook", b, {{"x-docspace-signature-256", webhook::sign(secret, b)}})
+        .status;
+}
+
+std::int64_t event_count(const test::temp_dir& dir) {
+    store::database db(dir.file("spacehook.db"), {.read_only = true});
+    auto st = db.prepare("SELECT count(*) FROM events");
+    st.step();
+    return st.int64(0);
+}
+}  // namespace
+
+TEST_SUITE("serve binary") {
+    TEST_CASE("SIGTERM exits 0 and a restart keeps every acknowledged delivery") {
+        setenv("TEST_WEBHOOK_SECRET", secret.c_str(), 1);
+        test::temp_dir dir;
+        auto cfg = write_config(dir);
+        test::serve_process serve(dir, cfg);
+        REQUIRE(serve.port() != 0);
+        int acked = 0;
+        for (int i = 1; i <= 50; ++i) acked += post(serve.port(), i) == 200;
+        CHECK(acked == 50);
+        CHECK(serve.stop(SIGTERM) == 0);
+        auto log = serve.log();
+        CHECK(log.find(R"("event":"serve.stopped")") != std::string::npos);
+        CHECK(log.find(secret) == std::string::npos);  // the secret never reaches the log
+        CHECK(event_count(dir) == 50);
+
+        serve.start();
+        REQUIRE(serve.port() != 0);
+        auto b = body_for(7);
+        auto dup = test::request(serve.port(), "POST", "/docspace/webhook", b,
+                                 {{"x-docspace-signature-256", webhook::sign(secret, b)}});
+        CHECK(dup.body == R"({"status":"duplicate"})");
+        CHECK(post(serve.port(), 51) == 200);
+        CHECK(serve.stop(SIGINT) == 0);
+        CHECK(event_count(dir) == 51);
+    }
+
+    TEST_CASE("kill -9 loses no acknowledged delivery") {
+        setenv("TEST_WEBHOOK_SECRET", secret.c_str(), 1);
+        test::temp_dir dir;
+        auto cfg = write_config(dir);
+        test::serve_process serve(dir, cfg);
+        REQUIRE(serve.port() != 0);
+        int acked = 0;
+        for (int i = 1; i <= 30; ++i) acked += post(serve.port(), i) == 200;
+        serve.stop(SIGKILL);
+        CHECK(event_count(dir) == acked);
+        serve.start();
+        REQUIRE(serve.port() != 0);
+        CHECK(post(serve.port(), 31) == 200);
+        serve.stop();
+    }
+
+    TEST_CASE("a second serve on the same database refuses to start") {
+        setenv("TEST_WEBHOOK_SECRET", secret.c_str(), 1);
+        test::temp_dir dir;
+        auto cfg = write_config(dir);
+        test::serve_process first(dir, cfg);
+        REQUIRE(first.port() != 0);
+        auto second = test::run_cli(dir, {"serve", "--config", cfg});
+        CHECK(second.exit_code == 1);
+        CHECK(second.err.find("another spacehook serve is using") != std::string::npos);
+        first.stop();
+    }
+
+    TEST_CASE("a missing environment variable stops start-up with its path") {
+        unsetenv("TEST_WEBHOOK_SECRET");
+        test::temp_dir dir;
+        auto r = test::run_cli(dir, {"serve", "--config", write_config(dir)});
+        CHECK(r.exit_code == 1);
+        CHECK(r.err.find("$.webhooks[0].secrets[0]: environment variable TEST_WEBHOOK_SECRET is not set") !=
+              std::string::npos);
+    }
+}
