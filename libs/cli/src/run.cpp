@@ -25,6 +25,11 @@ const command commands[] = {
      "usage: spacehook check --config FILE\n\nPrints every problem with its JSON path and exits 1, or prints the rules "
      "and exits 0.\n",
      cmd_check},
+    {"demo", "a zero-setup tour with a built-in DocSpace simulator and mail sink",
+     "usage: spacehook demo [--keep DIR]\n\nStarts the service on a temporary directory (or DIR) against an in-process "
+     "DocSpace simulator and SMTP sink, plays the recipes' events, prints what happened and exits 0. No network, no "
+     "account.\n",
+     cmd_demo},
     {"jobs", "inspect and steer the job table (list, show, retry, cancel, purge)",
      "usage: spacehook jobs <list|show ID|retry ID|cancel ID|purge> --config FILE [options]\n", cmd_jobs},
     {"events", "the received deliveries (list, show, replay)",

@@ -21,7 +21,8 @@ public:
             // Created on first use, on the executor of the (single) worker thread that sends.
             http::client_options o;
             o.ca_file = s_.ca_file;
-            client_ = std::make_unique<http::client>(co_await asio::this_coro::executor, o);
+            auto ex = co_await asio::this_coro::executor;  // not inside the call: g++ 12 coroutine bug
+            client_ = std::make_unique<http::client>(ex, o);
         }
         http::client_request req;
         req.method = boost::beast::http::verb::post;

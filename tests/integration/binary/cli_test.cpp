@@ -129,4 +129,17 @@ TEST_SUITE("cli") {
         CHECK(replay.exit_code == 0);
         CHECK(replay.out == "{\"created\":1,\"requeued\":0,\"busy\":1}\n");
     }
+
+    TEST_CASE("demo tells its story, passes its own checks and exits 0") {
+        test::temp_dir dir;
+        auto r = test::run_cli(dir, {"demo", "--keep", dir.file("demo")});
+        CHECK(r.exit_code == 0);
+        CHECK(r.out.find("All checks passed.") != std::string::npos);
+        CHECK(r.out.find("FAIL") == std::string::npos);
+        CHECK(r.out.find(R"(spacehook_deliveries_total{result="duplicate"} 1)") != std::string::npos);
+        // The job table stays behind for the operator to look at.
+        auto jobs = test::run_cli(dir, {"jobs", "list", "--config", dir.file("demo/config.json"), "--state", "succeeded"});
+        CHECK(jobs.exit_code == 0);
+        CHECK(jobs.out.find("invoice-intake") != std::string::npos);
+    }
 }
