@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -141,5 +142,21 @@ TEST_SUITE("cli") {
         auto jobs = test::run_cli(dir, {"jobs", "list", "--config", dir.file("demo/config.json"), "--state", "succeeded"});
         CHECK(jobs.exit_code == 0);
         CHECK(jobs.out.find("invoice-intake") != std::string::npos);
+    }
+
+    TEST_CASE("every example configuration in deploy/ passes check") {
+        test::temp_dir dir;
+        for (auto v : {"DOCSPACE_URL=https://portal.example.com", "DOCSPACE_API_KEY=sk-x", "DOCSPACE_WEBHOOK_SECRET=s3cret-123",
+                       "SPACEHOOK_ADMIN_TOKEN=t", "SMTP_URL=smtp://mail.example.com:587", "SMTP_USERNAME=u",
+                       "SMTP_PASSWORD=p"})
+            putenv(const_cast<char*>(v));
+        int checked = 0;
+        for (const auto& entry : std::filesystem::directory_iterator(std::string(SPACEHOOK_SOURCE_DIR) + "/deploy/examples")) {
+            auto r = test::run_cli(dir, {"check", "--config", entry.path().string()});
+            INFO(entry.path().string() << ": " << r.err);
+            CHECK(r.exit_code == 0);
+            ++checked;
+        }
+        CHECK(checked >= 5);
     }
 }
