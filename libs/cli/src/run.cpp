@@ -30,6 +30,16 @@ const command commands[] = {
      "DocSpace simulator and SMTP sink, plays the recipes' events, prints what happened and exits 0. No network, no "
      "account.\n",
      cmd_demo},
+    {"webhooks", "manage the portal's webhooks (create, list, update, enable, disable, delete, triggers)",
+     "usage: spacehook webhooks <subcommand> --config FILE [options]\n\n"
+     "  create --name N --uri U --trigger T [--trigger T2 ...] (--secret S | --secret-env VAR | --secret-file F)\n"
+     "         [--target-id ID] [--ssl | --no-ssl] [--disabled]     triggers by name (file.uploaded) or All\n"
+     "  list [--json]\n"
+     "  update ID [the create options; what is left out stays; an omitted secret keeps the old one]\n"
+     "  enable ID | disable ID | delete ID\n"
+     "  triggers [--json]                                          the portal's trigger list (DocSpace 3.7.1+)\n"
+     "Uses docspace.base_url and docspace.api_key from the config.\n",
+     cmd_webhooks},
     {"jobs", "inspect and steer the job table (list, show, retry, cancel, purge)",
      "usage: spacehook jobs <list|show ID|retry ID|cancel ID|purge> --config FILE [options]\n", cmd_jobs},
     {"events", "the received deliveries (list, show, replay)",
