@@ -96,6 +96,7 @@ public:
         pid_ = -1;
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     }
+    bool signal(int sig) { return pid_ > 0 && ::kill(pid_, sig) == 0; }
     std::uint16_t port() const { return port_; }
     std::string log_path() const { return dir_.file("serve.log"); }
     std::string log() const { return slurp(log_path()); }

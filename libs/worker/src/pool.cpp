@@ -175,8 +175,8 @@ struct pool::impl : std::enable_shared_from_this<impl> {
                 continue;
             }
             // Idle until the next job is due, a wake(), or a 1 s poll (jobs retried from the CLI).
-            std::int64_t wait_ms = failed ? 1000 : 1000;
-            if (next) wait_ms = std::clamp<std::int64_t>(*next - clock::now_ms(), 0, 1000);
+            std::int64_t wait_ms = 1000;
+            if (next && !failed) wait_ms = std::clamp<std::int64_t>(*next - clock::now_ms(), 0, 1000);
             if (wait_ms == 0) continue;
             timer.expires_after(std::chrono::milliseconds(wait_ms));
             co_await timer.async_wait(tuple_awaitable);

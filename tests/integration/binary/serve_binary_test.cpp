@@ -109,4 +109,44 @@ TEST_SUITE("serve binary") {
         CHECK(r.err.find("$.webhooks[0].secrets[0]: environment variable TEST_WEBHOOK_SECRET is not set") !=
               std::string::npos);
     }
+
+    TEST_CASE("SIGHUP reloads rules atomically and refuses a bad config") {
+        setenv("TEST_WEBHOOK_SECRET", secret.c_str(), 1);
+        test::temp_dir dir;
+        auto cfg = write_config(dir);
+        test::serve_process serve(dir, cfg);
+        REQUIRE(serve.port() != 0);
+        auto jobs = [&] {
+            store::database db(dir.file("spacehook.db"), {.read_only = true});
+            auto st = db.prepare("SELECT count(*) FROM jobs");
+            st.step();
+            return st.int64(0);
+        };
+        CHECK(post(serve.port(), 1) == 200);
+        CHECK(jobs() == 0);  // no rules yet
+
+        // A rule appears: the next delivery creates a job.
+        std::ofstream(cfg) << fmt::format(R"({{
+          "server": {{"listen": "127.0.0.1:0", "threads": 2}},
+          "database": "{}",
+          "docspace": {{"base_url": "http://127.0.0.1:9", "api_key": "k"}},
+          "webhooks": [{{"path": "/docspace/webhook", "secrets": ["${{TEST_WEBHOOK_SECRET}}"]}}],
+          "channels": {{"console": {{"type": "log"}}}},
+          "rules": [{{"name": "all-uploads", "on": ["file.uploaded"], "do": [{{"notify": {{"channel": "console", "subject": "x"}}}}]}}]
+        }})",
+                                          dir.file("spacehook.db"));
+        auto pid_log = serve.log().size();
+        CHECK(serve.signal(SIGHUP));
+        REQUIRE(test::poll_until([&] { return serve.log().find("serve.reloaded", pid_log) != std::string::npos; }));
+        CHECK(post(serve.port(), 2) == 200);
+        CHECK(jobs() == 1);
+
+        // A broken config is refused and the running one stays.
+        std::ofstream(cfg) << R"({"database": "x", "webhooks": [{"path": "nope", "secrets": []}]})";
+        CHECK(serve.signal(SIGHUP));
+        REQUIRE(test::poll_until([&] { return serve.log().find("serve.reload_refused") != std::string::npos; }));
+        CHECK(post(serve.port(), 3) == 200);
+        CHECK(jobs() == 2);
+        CHECK(serve.stop() == 0);
+    }
 }
