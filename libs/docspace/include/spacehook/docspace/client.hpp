@@ -1,0 +1,105 @@
+// Coroutine client of the DocSpace REST API calls spacehook makes (docspace-protocol.md sections 4 and 6):
+// files, fileops (move/copy), version comments, people, folder paths and webhook management.
+// Every call returns outcome<T>: the value, or an api_error whose retryable()/permanent() tell the caller
+// what to do. The client never retries by itself, except that its HTTP layer retries a request once on a
+// stale keep-alive connection (idempotent methods only).
+#ifndef SPACEHOOK_DOCSPACE_CLIENT_HPP
+#define SPACEHOOK_DOCSPACE_CLIENT_HPP
+
+#include "spacehook/core/asio.hpp"
+#include "spacehook/docspace/triggers.hpp"
+#include "spacehook/docspace/types.hpp"
+#include "spacehook/http/client.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace spacehook::docspace {
+
+class client {
+public:
+    // Requests run on `ex`, which must be single-threaded (an io_context or a strand). The client must
+    // outlive every call it started.
+    client(asio::any_io_executor ex, client_settings settings);
+    client(const client&) = delete;
+    client& operator=(const client&) = delete;
+
+    // Called after every request with its route name ("files.file.get", see below) and the HTTP status,
+    // 0 when no response came: feeds spacehook_docspace_requests_total{endpoint,code}.
+    std::function<void(std::string_view endpoint, unsigned status)> on_response;
+
+    // GET api/2.0/people/@self ("people.self"): the API key's own user (for loop suppression).
+    awaitable<outcome<person>> self();
+    // GET api/2.0/people/{id} ("people.get"). 400 for a malformed GUID, 404 for an unknown user.
+    awaitable<outcome<person>> person_by_id(std::string id);
+
+    // GET api/2.0/files/file/{id} ("files.file.get"). 404 missing, 403 no read access.
+    awaitable<outcome<file_info>> file(entry_id id);
+
+    // GET api/2.0/files/folder/{id}/path ("files.folder.path"): the folder's ancestors and itself, section
+    // root first. DocSpace leaves out the ancestors the caller cannot read, and for a third-party room it
+    // starts at the section root followed by the room. 404 missing, 403 no read access to the folder.
+    awaitable<outcome<std::vector<folder_ref>>> folder_path(entry_id folder_id);
+
+    // PUT api/2.0/files/fileops/{move|copy} ("files.fileops.move" / "files.fileops.copy") for one file,
+    // with deleteAfter:false and returnSingleOperation:true. Returns the operation as first reported; it
+    // may already be finished.
+    awaitable<outcome<fileop>> start_fileop(fileop_kind kind, entry_id file_id, entry_id dest_folder,
+                                            config::conflict on_conflict);
+    // GET api/2.0/files/fileops?id={op_id} ("files.fileops.status"): the op, or nullopt when DocSpace no
+    // longer knows it ([]). DocSpace reports a finished op exactly once and then forgets it.
+    awaitable<outcome<std::optional<fileop>>> fileop_status(std::string op_id);
+    // start_fileop, then fileop_status every poll_interval (doubling, at most 4 s) until the op is finished
+    // or vanished. Transient poll failures (retryable(), honouring retry_after_ms) are polled through;
+    // others end the wait with that error. When `deadline` (from the start) passes first: an api_error
+    // with status 0 and message "timed out waiting for fileop" (the op may still complete later).
+    // A finished op can still have failed: check op.error == "" and that op.file_ids holds the file.
+    awaitable<outcome<fileop_result>> run_fileop(fileop_kind kind, entry_id file_id, entry_id dest_folder,
+                                                 config::conflict on_conflict,
+                                                 std::chrono::milliseconds poll_interval,
+                                                 std::chrono::milliseconds deadline);
+
+    // PUT api/2.0/files/file/{id}/comment ("files.file.comment"): sets the comment of `version`; returns
+    // the stored comment. All failures (no such version, no right, locked, in Trash) are 403. Note that
+    // DocSpace publishes file.updated for it.
+    awaitable<outcome<std::string>> set_comment(entry_id file_id, int version, std::string text);
+
+    // GET api/2.0/settings/webhook ("settings.webhook.list"), with each config's last delivery status.
+    awaitable<outcome<std::vector<webhook_config>>> list_webhooks();
+    // POST api/2.0/settings/webhook ("settings.webhook.create"). 400 for a duplicate name+uri, a bad
+    // secret, a URL that does not answer HEAD with 2xx, a blocked host.
+    awaitable<outcome<webhook_config>> create_webhook(webhook_spec spec);
+    // PUT api/2.0/settings/webhook ("settings.webhook.update"); an empty spec.secret keeps the old one.
+    awaitable<outcome<webhook_config>> update_webhook(std::int64_t id, webhook_spec spec);
+    // PUT api/2.0/settings/webhook/enable ("settings.webhook.enable"); name and uri are sent because the
+    // DTO requires them, DocSpace uses only id and enabled.
+    awaitable<outcome<webhook_config>> enable_webhook(std::int64_t id, std::string name, std::string uri,
+                                                      bool enabled);
+    // DELETE api/2.0/settings/webhook/{id} ("settings.webhook.delete"): the deleted config.
+    awaitable<outcome<webhook_config>> delete_webhook(std::int64_t id);
+    // GET api/2.0/settings/webhook/triggers ("settings.webhook.triggers", DocSpace v3.7.1+).
+    awaitable<outcome<std::vector<webhook_trigger>>> webhook_triggers();
+
+    // Closes idle keep-alive connections to the portal.
+    void close_idle();
+
+private:
+    awaitable<outcome<boost::json::value>> call(std::string_view endpoint, boost::beast::http::verb method,
+                                                std::string path, std::string body = {});
+
+    asio::any_io_executor ex_;
+    client_settings settings_;
+    std::string base_;  // base_url without a trailing slash
+    http::client http_;
+};
+
+}  // namespace spacehook::docspace
+
+#endif

@@ -1,0 +1,158 @@
+// Domain types of the DocSpace REST client (docspace-protocol.md section 4): what a call returns, and
+// api_error, what it returns instead when DocSpace or the network says no.
+#ifndef SPACEHOOK_DOCSPACE_TYPES_HPP
+#define SPACEHOOK_DOCSPACE_TYPES_HPP
+
+#include "spacehook/config/settings.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace spacehook::docspace {
+
+// Canonical text of a DocSpace id: "8421" for DocSpace storage, "sbox-123" for third-party storage.
+using entry_id = config::entry_id;
+
+struct api_error {
+    unsigned status = 0;                         // HTTP status; 0 = no response (network, timeout, cancelled)
+    std::string message;                         // error.message of the error envelope, else the transport's; <= 200 chars
+    std::optional<std::int64_t> retry_after_ms;  // 429/503: from Retry-After, else X-RateLimit-Reset
+    std::string endpoint;                        // route name, e.g. "files.file.get"
+
+    // Worth trying again later: no response, 408, 429, or 5xx other than 501.
+    bool retryable() const;
+    // Will fail the same way again: 400, 402, 403 (DocSpace's InvalidOperation), 404, 410, 415.
+    // 401 is neither (the key may be fixed meanwhile), nor is a 2xx whose body could not be read.
+    bool permanent() const;
+};
+
+// A value or the api_error that stands in for it.
+template <class T>
+class outcome {
+public:
+    // Default: an api_error "no value" (so an outcome can be a co_spawn completion value).
+    outcome() : v_(std::in_place_index<1>, api_error{0, "no value", std::nullopt, {}}) {}
+    outcome(T value) : v_(std::in_place_index<0>, std::move(value)) {}
+    outcome(api_error error) : v_(std::in_place_index<1>, std::move(error)) {}
+
+    bool has_value() const noexcept { return v_.index() == 0; }
+    explicit operator bool() const noexcept { return has_value(); }
+
+    // Throws std::logic_error when this holds an error.
+    T& value() & { return check(), std::get<0>(v_); }
+    const T& value() const& { return check(), std::get<0>(v_); }
+    T&& value() && { return check(), std::get<0>(std::move(v_)); }
+    T* operator->() { return &value(); }
+    const T* operator->() const { return &value(); }
+    T& operator*() & { return value(); }
+    const T& operator*() const& { return value(); }
+
+    // Precondition: !has_value().
+    const api_error& error() const { return std::get<1>(v_); }
+
+private:
+    void check() const {
+        if (v_.index() != 0) throw std::logic_error("docspace outcome holds an error: " + std::get<1>(v_).message);
+    }
+    std::variant<T, api_error> v_;
+};
+
+// GET files/file/{id} (FileDto, the fields spacehook uses).
+struct file_info {
+    entry_id id;
+    entry_id folder_id;       // direct parent
+    entry_id root_folder_id;  // section root (not the room)
+    std::string title;
+    std::string web_url;
+    std::string file_exst;  // ".pdf"
+    std::string comment;    // comment of the current version
+    int version = 0;        // what PUT files/file/{id}/comment needs
+    std::int64_t size = 0;  // pureContentLength, bytes
+    std::string created_by_id, updated_by_id;
+    std::string updated;  // ApiDateTime text as sent, e.g. "2025-06-10T12:15:41.0000000+03:00"
+    int root_folder_type = 0;
+};
+
+// GET people/{id} and people/@self.
+struct person {
+    std::string id;
+    std::string display_name;  // HTML entities decoded (DocSpace sends it HTML-encoded)
+    std::string first_name, last_name, email;
+};
+
+// One step of GET files/folder/{id}/path.
+struct folder_ref {
+    entry_id id;
+    std::string title;
+    entry_id parent_id;  // "0" for a section root
+    int root_folder_type = 0;
+    int room_type = 0;  // 0 = not a room
+};
+
+enum class fileop_kind { move, copy };
+
+// FileOperationDto.
+struct fileop {
+    std::string id;
+    int operation = -1;  // "Operation" (capital O): 0 move, 1 copy, ...
+    bool finished = false;
+    std::string error;  // "" when fine
+    int progress = 0;
+    int status = 0;  // 0 created, 1 running, 2 completed, 3 cancelled, 4 failed
+    std::vector<entry_id> file_ids;    // resulting files; for copy the NEW ids; a skipped file is absent
+    std::vector<entry_id> folder_ids;  // resulting folders
+};
+
+struct fileop_result {
+    // The op disappeared ([] from fileops?id=) before a poll saw it finished: the caller must verify the
+    // effect itself (e.g. GET files/file/{id} and compare folderId). `op` is then the last state seen.
+    bool vanished = false;
+    fileop op;
+};
+
+// WebhooksConfigDto (+ the last delivery status from the list endpoint).
+struct webhook_config {
+    std::int64_t id = 0;
+    std::string name, uri, target_id;
+    bool enabled = false, ssl = false;
+    std::int64_t triggers = 0;  // bitmask, 0 = all
+    std::string last_failure_on, last_success_on, last_failure_content;
+    unsigned last_status = 0;  // list only: HTTP status of the last delivery, 0 = none
+};
+
+// What POST/PUT settings/webhook sends.
+struct webhook_spec {
+    std::string name;    // required, <= 50
+    std::string uri;     // required
+    std::string secret;  // required on create (8..30 printable ASCII); empty on update keeps the old one
+    bool enabled = true;
+    bool ssl = true;
+    std::int64_t triggers = 0;  // bitmask, 0 = all
+    std::string target_id;      // empty = none
+};
+
+// GET settings/webhook/triggers.
+struct webhook_trigger {
+    std::string name;
+    std::int64_t id = 0;
+    bool available = true;
+};
+
+struct client_settings {
+    std::string base_url;  // https://portal.example.com (a path prefix is kept; a trailing / is ignored)
+    std::string api_key;   // sent as "Authorization: Bearer <api_key>"
+    std::string ca_file;   // extra PEM bundle besides the system store
+    std::chrono::milliseconds timeout{30000};  // per HTTP request
+
+    static client_settings from(const config::docspace_settings& s);
+};
+
+}  // namespace spacehook::docspace
+
+#endif
