@@ -20,6 +20,8 @@ constexpr milliseconds max_poll_interval{4000};
 http::client_options http_options(const client_settings& s) {
     http::client_options o;
     o.ca_file = s.ca_file;
+    // Every worker may hold a connection to the portal at once; keep them all rather than reconnecting.
+    o.max_idle_per_host = 256;
     return o;
 }
 

@@ -255,7 +255,7 @@ awaitable<boost::system::result<client_response>> perform(std::shared_ptr<pool_s
 
     request_message msg{req.method, t.path_query, 11};
     msg.set(bhttp::field::host, t.host_header);
-    msg.set(bhttp::field::user_agent, st->opts.user_agent);
+    if (!st->opts.user_agent.empty()) msg.set(bhttp::field::user_agent, st->opts.user_agent);  // DocSpace sends none
     for (auto& [name, value] : req.headers) msg.set(name, value);
     const bool wants_length = req.method == bhttp::verb::post || req.method == bhttp::verb::put ||
                               req.method == bhttp::verb::patch;

@@ -159,19 +159,26 @@ struct pool::impl : std::enable_shared_from_this<impl> {
             const auto lease_ms = rt_now->settings->workers.lease_ms;
             std::optional<store::job> job;
             std::optional<std::int64_t> next;
+            std::vector<store::step> steps;
             bool failed = false;
             try {
+                // One transaction leases the job and creates its step rows.
                 co_await write([&](store::database& db) {
                     auto now = clock::now_ms();
                     job = store::lease_next(db, now, lease_ms);
-                    if (!job) next = store::next_due(db);
+                    if (!job) {
+                        next = store::next_due(db);
+                        return;
+                    }
+                    if (auto idx = rt_now->matcher->find(job->rule))
+                        steps = store::ensure_steps(db, job->id, action_kinds(rt_now->matcher->rule(*idx)), now);
                 });
             } catch (const std::exception& e) {
                 log::error("worker.lease_failed", {{"error", e.what()}});
                 failed = true;
             }
             if (job) {
-                co_await run_and_record(*job);
+                co_await run_and_record(*job, std::move(steps));
                 continue;
             }
             // Idle until the next job is due, a wake(), or a 1 s poll (jobs retried from the CLI).
@@ -224,13 +231,26 @@ struct pool::impl : std::enable_shared_from_this<impl> {
 
     // ---- one job -----------------------------------------------------------------------------------
 
-    awaitable<void> run_and_record(const store::job& job) {
+    static std::vector<std::string> action_kinds(const config::rule& rule) {
+        std::vector<std::string> kinds;
+        for (const auto& a : rule.actions) kinds.emplace_back(config::to_string(a.kind));
+        return kinds;
+    }
+
+    // The last step's record, written in the same transaction as the job's outcome.
+    struct step_record {
+        int idx = 0;
+        std::string state, detail;
+    };
+
+    awaitable<void> run_and_record(const store::job& job, std::vector<store::step> steps) {
         const auto rt_now = current();
         const auto started_at = std::chrono::steady_clock::now();
         result r;
         bool released = false;
+        std::optional<step_record> last_step;
         try {
-            r = co_await run_job(job, *rt_now, released);
+            r = co_await run_job(job, *rt_now, std::move(steps), released, last_step);
         } catch (const std::exception& e) {
             r = retry(fmt::format("internal error: {}", e.what()));
         }
@@ -266,6 +286,7 @@ struct pool::impl : std::enable_shared_from_this<impl> {
         bool recorded = false;
         try {
             co_await write([&](store::database& db) {
+                if (last_step) store::finish_step(db, job.id, last_step->idx, last_step->state, last_step->detail, now);
                 recorded = state == "retrying" ? store::schedule_retry(db, job.id, job.attempts, run_at, *reason, now)
                                                : store::finish_job(db, job.id, job.attempts, state, reason, now);
             });
@@ -296,7 +317,8 @@ struct pool::impl : std::enable_shared_from_this<impl> {
         else log::info("job.finished", std::move(fields));
     }
 
-    awaitable<result> run_job(const store::job& job, const runtime& rt_now, bool& released) {
+    awaitable<result> run_job(const store::job& job, const runtime& rt_now, std::vector<store::step> steps, bool& released,
+                              std::optional<step_record>& last_step) {
         const auto& s = *rt_now.settings;
         auto idx = rt_now.matcher->find(job.rule);
         if (!idx) co_return skipped(fmt::format("rule \"{}\" is no longer in the configuration", job.rule));
@@ -352,10 +374,9 @@ struct pool::impl : std::enable_shared_from_this<impl> {
         auto v = rt_now.matcher->evaluate(*idx, jc.env.trigger, jc.view, anc);
         if (!v) co_return skipped(v.reason);
 
-        std::vector<std::string> kinds;
-        for (const auto& a : rule.actions) kinds.emplace_back(config::to_string(a.kind));
-        std::vector<store::step> steps;
-        co_await write([&](store::database& db) { steps = store::ensure_steps(db, job.id, kinds, clock::now_ms()); });
+        const auto kinds = action_kinds(rule);
+        if (steps.empty())  // the rule appeared by a reload between lease and now
+            co_await write([&](store::database& db) { steps = store::ensure_steps(db, job.id, kinds, clock::now_ms()); });
         if (steps.size() != kinds.size() ||
             !std::equal(steps.begin(), steps.end(), kinds.begin(), [](const auto& st, const auto& k) { return st.action == k; }))
             co_return dead("the rule's actions changed since this job first ran; run `spacehook events replay` to apply the new rule");
@@ -403,7 +424,11 @@ struct pool::impl : std::enable_shared_from_this<impl> {
                                {{"action", std::string(config::to_string(action.kind))}})
                 .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
             if (r.kind == result_kind::done || r.kind == result_kind::skipped) {
-                auto state = r.kind == result_kind::done ? "done" : "skipped";
+                std::string state = r.kind == result_kind::done ? "done" : "skipped";
+                if (&st == &steps.back()) {  // recorded together with the job's outcome
+                    last_step = step_record{st.idx, state, r.detail};
+                    break;
+                }
                 co_await write([&](store::database& db) { store::finish_step(db, job.id, st.idx, state, r.detail, clock::now_ms()); });
                 continue;
             }
