@@ -273,4 +273,20 @@ TEST_SUITE("recipes end to end") {
         // The move step was done on the first attempt and not repeated by the retries.
         CHECK(w.ds->count("PUT", "/api/2.0/files/fileops/move") == 1);
     }
+
+    TEST_CASE("retention purges finished jobs and their events on its schedule") {
+        world w([](config::settings& s) {
+            s.retention.succeeded_after_ms = 1;
+            s.retention.interval_ms = 1000;
+        });
+        w.ds->upload(w.client_user, compliance, "report.docx", false);
+        w.settle();
+        CHECK(w.ds->files_in(internal_room).size() == 1);
+        REQUIRE(test::poll_until([&] {
+            store::database db(w.settings.database.path, {.read_only = true});
+            auto st = db.prepare("SELECT (SELECT count(*) FROM jobs) + (SELECT count(*) FROM events)");
+            st.step();
+            return st.int64(0) == 0;
+        }));
+    }
 }
