@@ -7,9 +7,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
-#include <sys/socket.h>
-#include <sys/time.h>
-
+#include <chrono>
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -29,20 +27,33 @@ int cmd_healthcheck(const argv_t& argv) {
     std::string port = colon == std::string::npos ? "80" : hostport.substr(colon + 1);
     long timeout_ms = std::stol(a.get("timeout-ms").value_or("3000"));
 
+    // Every step is asynchronous and the whole exchange runs under one io_context::run_for deadline, so a peer
+    // that accepts and never answers cannot hold the probe past --timeout-ms.
     boost::asio::io_context io;
     boost::asio::ip::tcp::socket sock(io);
-    boost::system::error_code ec;
-    auto endpoints = boost::asio::ip::tcp::resolver(io).resolve(host, port, ec);
-    if (!ec) boost::asio::connect(sock, endpoints, ec);
-    if (ec) throw user_error(fmt::format("cannot connect to {}: {}", hostport, ec.message()));
-    timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-    setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(sock.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    boost::asio::ip::tcp::resolver resolver(io);
     auto req = fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", path, hostport);
-    boost::asio::write(sock, boost::asio::buffer(req), ec);
     std::string head(12, '\0');
-    if (!ec) boost::asio::read(sock, boost::asio::buffer(head), ec);
-    if (ec) throw user_error(fmt::format("no answer from {}: {}", url, ec.message()));
+    boost::system::error_code result = boost::asio::error::timed_out;
+    bool done = false;
+    auto finish = [&](boost::system::error_code ec) {
+        result = ec;
+        done = true;
+    };
+    resolver.async_resolve(host, port, [&](boost::system::error_code ec, const auto& endpoints) {
+        if (ec) return finish(ec);
+        boost::asio::async_connect(sock, endpoints, [&](boost::system::error_code ec, const auto&) {
+            if (ec) return finish(ec);
+            boost::asio::async_write(sock, boost::asio::buffer(req), [&](boost::system::error_code ec, std::size_t) {
+                if (ec) return finish(ec);
+                boost::asio::async_read(sock, boost::asio::buffer(head),
+                                        [&](boost::system::error_code ec, std::size_t) { finish(ec); });
+            });
+        });
+    });
+    io.run_for(std::chrono::milliseconds(timeout_ms));
+    if (!done) throw user_error(fmt::format("no answer from {} within {} ms", url, timeout_ms));
+    if (result) throw user_error(fmt::format("no answer from {}: {}", url, result.message()));
     if (head.compare(0, 5, "HTTP/") != 0 || head[9] != '2') throw user_error(fmt::format("{} answered {}", url, head.substr(9, 3)));
     std::printf("ok %s\n", head.substr(9, 3).c_str());
     return 0;

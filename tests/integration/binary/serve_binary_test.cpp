@@ -149,4 +149,25 @@ TEST_SUITE("serve binary") {
         CHECK(jobs() == 2);
         CHECK(serve.stop() == 0);
     }
+
+    TEST_CASE("healthcheck exits 0 against a running serve and 1 within its timeout against a silent peer") {
+        setenv("TEST_WEBHOOK_SECRET", secret.c_str(), 1);
+        test::temp_dir dir;
+        test::serve_process serve(dir, write_config(dir));
+        REQUIRE(serve.port() != 0);
+        auto ok = test::run_cli(dir, {"healthcheck", "--url", fmt::format("http://127.0.0.1:{}/healthz", serve.port())});
+        CHECK(ok.exit_code == 0);
+        CHECK(ok.out == "ok 200\n");
+        // A listener that accepts (backlog) and never answers.
+        boost::asio::io_context io;
+        boost::asio::ip::tcp::acceptor silent(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+        auto t0 = std::chrono::steady_clock::now();
+        auto hung = test::run_cli(dir, {"healthcheck", "--url",
+                                        fmt::format("http://127.0.0.1:{}/healthz", silent.local_endpoint().port()),
+                                        "--timeout-ms", "500"});
+        CHECK(hung.exit_code == 1);
+        CHECK(hung.err.find("within 500 ms") != std::string::npos);
+        CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
+        serve.stop();
+    }
 }
