@@ -60,8 +60,15 @@ TEST_SUITE("crash") {
         // recording it.
         ds.delay_next("GET", "/api/2.0/files/fileops", std::chrono::seconds(5), 1);
         auto file = ds.upload(clara, 86193, "Invoice-crash.pdf", false);
-        REQUIRE(test::poll_until([&] { return ds.count("PUT", "/api/2.0/files/fileops/move") == 1; }));
-        REQUIRE(test::poll_until([&] { return ds.count("GET", "/api/2.0/files/fileops") >= 1; }));
+        // Kill once the move was issued and its step is durably "started": the status poll is then held for 5 s,
+        // so the kill lands before the step can be recorded as done.
+        auto move_step_started = [&] {
+            if (ds.count("PUT", "/api/2.0/files/fileops/move") != 1) return false;
+            store::database db(dir.file("spacehook.db"), {.read_only = true});
+            auto steps = store::get_steps(db, 1);
+            return !steps.empty() && steps[0].state == "started";
+        };
+        REQUIRE(test::poll_until(move_step_started));
         CHECK(serve.stop(SIGKILL) == 128 + SIGKILL);
         CHECK(sink.count() == 0);
 
