@@ -6,10 +6,17 @@ set -euo pipefail
 build_pkgs=(build-essential cmake ccache pkg-config
             libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
             libssl-dev libsqlite3-dev libfmt-dev doctest-dev sqlite3 python3)
+fuzz_pkgs=(clang-14 libclang-rt-14-dev)   # libFuzzer + clang's sanitizer runtimes (scripts/fuzz.sh)
 bench_pkgs=(nginx-light wrk)
 
 want=("${build_pkgs[@]}")
-if [[ "${1:-}" == "--bench" ]]; then want+=("${bench_pkgs[@]}"); fi
+for arg in "$@"; do
+  case "$arg" in
+    --bench) want+=("${bench_pkgs[@]}") ;;
+    --fuzz) want+=("${fuzz_pkgs[@]}") ;;
+    *) echo "install-deps: unknown option $arg (use --bench, --fuzz)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${want[@]}"; do

@@ -1,5 +1,7 @@
 #include "args.hpp"
 #include "commands.hpp"
+#include "spacehook/config/load.hpp"
+#include "spacehook/http/server.hpp"
 
 #include <cstdio>
 
@@ -44,9 +46,18 @@ std::string describe_action(const config::action& a) {
 
 int cmd_check(const argv_t& argv) {
     args a(argv, {.with_value = {"config"}});
-    auto s = load_config(a.required("config"));
-    std::string out = fmt::format("config OK: {} webhook path(s), {} channel(s), {} rule(s), database {}\n\n",
-                                  s.webhooks.size(), s.channels.size(), s.rules.size(), s.database.path);
+    auto file = a.required("config");
+    auto s = load_config(file);
+    if (s.server.tls.enabled()) {
+        try {
+            http::make_server_tls(s.server.tls.cert_file, s.server.tls.key_file);
+        } catch (const std::exception& e) {
+            throw user_error(fmt::format("{} has 1 problem:\n  $.server.tls: {}", file, e.what()));
+        }
+    }
+    std::string out = fmt::format("config OK: {} webhook path(s), {} channel(s), {} rule(s), database {}{}\n\n",
+                                  s.webhooks.size(), s.channels.size(), s.rules.size(), s.database.path,
+                                  s.server.tls.enabled() ? ", TLS on" : "");
     for (const auto& w : s.webhooks)
         out += fmt::format("webhook {}  ({} secret{})\n", w.path, w.secrets.size(), w.secrets.size() == 1 ? "" : "s");
     for (const auto& c : s.channels) out += fmt::format("channel {}  ({})\n", c.name, config::to_string(c.type));
@@ -57,6 +68,9 @@ int cmd_check(const argv_t& argv) {
         out += fmt::format("{:<22} {:<30} {:<40} {}\n", r.name, join(r.on, ","), describe_filter(r.when),
                            join(actions, "; "));
     }
+    auto warnings = config::security_warnings(s);
+    if (!warnings.empty()) out += "\n";
+    for (const auto& w : warnings) out += fmt::format("warning: {}\n", w);
     std::fputs(out.c_str(), stdout);
     return 0;
 }

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include <pthread.h>
+#include <sys/resource.h>
 
 namespace spacehook::cli {
 
@@ -15,6 +16,22 @@ int cmd_serve(const argv_t& argv) {
     args a(argv, {.with_value = {"config"}});
     const auto file = a.required("config");
     auto settings = load_config(file);
+
+    // Every connection takes a descriptor: use the hard limit (a shell or container often starts at a soft
+    // 1024, below the default server.max_connections of 4096), and say so when the cap still does not fit,
+    // since connections past the limit meet EMFILE in the listen queue instead of a 503.
+    if (rlimit rl{}; ::getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        if (rl.rlim_cur < rl.rlim_max) {
+            rl.rlim_cur = rl.rlim_max;
+            ::setrlimit(RLIMIT_NOFILE, &rl);
+            ::getrlimit(RLIMIT_NOFILE, &rl);
+        }
+        const rlim_t wanted = settings.server.max_connections + 2 * settings.workers.concurrency + 64;
+        if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < wanted)
+            log::warn("serve.descriptor_limit", {{"limit", static_cast<std::uint64_t>(rl.rlim_cur)},
+                                                 {"wanted", static_cast<std::uint64_t>(wanted)},
+                                                 {"advice", "raise LimitNOFILE / ulimit -n, or lower server.max_connections"}});
+    }
 
     // Signals are taken by one thread with sigwait, so no handler runs inside the I/O threads; the mask is
     // set before any thread starts so every thread inherits it.

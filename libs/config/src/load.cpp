@@ -5,6 +5,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <initializer_list>
@@ -193,15 +194,25 @@ void read_server(const json::value& v, reader& r, server_settings& s) {
     auto* o = r.object(v, p);
     if (!o) return;
     r.known_keys(*o, p, {"listen", "max_body_bytes", "max_header_bytes", "header_timeout_ms", "request_timeout_ms",
-                         "max_connections", "threads", "admin_token"});
+                         "max_connections", "max_buffered_body_bytes", "threads", "admin_token", "tls"});
     r.str(*o, "listen", p, s.listen);
     r.integer(*o, "max_body_bytes", p, s.max_body_bytes, 1, 1LL << 30);
     r.integer(*o, "max_header_bytes", p, s.max_header_bytes, 1024, 1 << 20);
     r.integer(*o, "header_timeout_ms", p, s.header_timeout_ms, 1, 3'600'000);
     r.integer(*o, "request_timeout_ms", p, s.request_timeout_ms, 1, 3'600'000);
     r.integer(*o, "max_connections", p, s.max_connections, 1, 1'000'000);
+    r.integer(*o, "max_buffered_body_bytes", p, s.max_buffered_body_bytes, 1, 1LL << 40);
+    if (s.max_buffered_body_bytes < s.max_body_bytes)
+        r.fail(p + ".max_buffered_body_bytes", "must be at least max_body_bytes");
     r.integer(*o, "threads", p, s.threads, 0, 256);
     r.str(*o, "admin_token", p, s.admin_token);
+    if (auto* t = o->if_contains("tls")) {
+        if (auto* to = r.object(*t, p + ".tls")) {
+            r.known_keys(*to, p + ".tls", {"cert_file", "key_file"});
+            r.str(*to, "cert_file", p + ".tls", s.tls.cert_file, true);
+            r.str(*to, "key_file", p + ".tls", s.tls.key_file, true);
+        }
+    }
     auto colon = s.listen.rfind(':');
     if (colon == std::string::npos || colon + 1 == s.listen.size()) r.fail(p + ".listen", "must be host:port");
 }
@@ -505,6 +516,41 @@ load_result load_file(const std::string& file, const env_lookup& env, const temp
     std::stringstream ss;
     ss << in.rdbuf();
     return load(ss.str(), env, template_check);
+}
+
+namespace {
+// The host of scheme://host[:port]/..., lowercased; "" when there is none.
+std::string url_host(std::string_view url) {
+    auto p = url.find("://");
+    if (p == std::string_view::npos) return {};
+    auto rest = url.substr(p + 3);
+    rest = rest.substr(0, rest.find_first_of("/?#"));
+    if (auto at = rest.rfind('@'); at != std::string_view::npos) rest = rest.substr(at + 1);
+    std::string host;
+    if (!rest.empty() && rest.front() == '[') host = std::string(rest.substr(1, rest.find(']') - 1));
+    else host = std::string(rest.substr(0, rest.rfind(':') == std::string_view::npos ? rest.size() : rest.rfind(':')));
+    for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return host;
+}
+bool loopback(const std::string& host) {
+    return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+}  // namespace
+
+std::vector<std::string> security_warnings(const settings& s) {
+    std::vector<std::string> out;
+    for (const auto& w : s.webhooks)
+        if (w.secrets.empty())
+            out.push_back(fmt::format("webhook path {} has no secrets: signatures are NOT checked there", w.path));
+    if (s.docspace.base_url.rfind("http://", 0) == 0 && !loopback(url_host(s.docspace.base_url)))
+        out.push_back(fmt::format("docspace.base_url {} is plain http: the API key crosses the network in cleartext",
+                                  s.docspace.base_url));
+    for (const auto& c : s.channels)
+        if (c.type == channel_type::smtp && !c.username.empty() && !c.starttls && c.url.rfind("smtp://", 0) == 0 &&
+            !loopback(url_host(c.url)))
+            out.push_back(fmt::format("channel {} sends SMTP AUTH without TLS: use smtps:// or \"starttls\": true",
+                                      c.name));
+    return out;
 }
 
 }  // namespace spacehook::config

@@ -35,6 +35,13 @@ outcome<T> stamp(outcome<T> o, unsigned status, std::string_view endpoint) {
     return e;
 }
 
+// Replaces every occurrence of `secret` in `text` with "***".
+void redact(std::string& text, std::string_view secret) {
+    if (secret.empty()) return;
+    for (auto pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos + 3))
+        text.replace(pos, secret.size(), "***");
+}
+
 std::string_view fileop_route(fileop_kind k) { return k == fileop_kind::copy ? "copy" : "move"; }
 std::string_view fileop_endpoint(fileop_kind k) {
     return k == fileop_kind::copy ? "files.fileops.copy" : "files.fileops.move";
@@ -72,6 +79,9 @@ awaitable<outcome<boost::json::value>> client::call(std::string_view endpoint, v
         e.message = wire::truncate_utf8(res.error().message());
         co_return e;
     }
+    // An error page may echo the request (a debugging proxy, a WAF): the API key must not reach the error
+    // message, which ends up in jobs.last_error and the log.
+    if (res->status >= 300) redact(res->body, settings_.api_key);
     co_return wire::unwrap(*res, endpoint, std::chrono::system_clock::now());
 }
 

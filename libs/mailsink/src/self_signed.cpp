@@ -1,4 +1,4 @@
-#include "self_signed.hpp"
+#include "spacehook/mailsink/self_signed.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>

@@ -3,7 +3,7 @@
 // socket is closed, so a stuck client cannot hold a session forever.
 #include "spacehook/mailsink/smtp_sink.hpp"
 
-#include "self_signed.hpp"
+#include "spacehook/mailsink/self_signed.hpp"
 #include "spacehook/core/log.hpp"
 
 #include <boost/asio/co_spawn.hpp>

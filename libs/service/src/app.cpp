@@ -1,6 +1,7 @@
 #include "spacehook/service/app.hpp"
 
 #include "ingest.hpp"
+#include "spacehook/config/load.hpp"
 #include "spacehook/core/clock.hpp"
 #include "spacehook/core/log.hpp"
 #include "spacehook/http/server.hpp"
@@ -118,12 +119,8 @@ void app::impl::start() {
     door.writer = writer.get();
     door.registry = &registry;
     door.m = std::make_unique<front_metrics>(registry);
-    door.admin_token = s.server.admin_token;
 
-    for (const auto& ep : s.webhooks)
-        if (ep.secrets.empty())
-            log::warn("webhook.unsigned",
-                      {{"path", ep.path}, {"warning", "no secrets configured: signatures are NOT checked on this path"}});
+    for (const auto& w : config::security_warnings(s)) log::warn("config.warning", {{"warning", w}});
 
     if (options.run_workers) {
         workers = std::make_unique<worker::pool>(worker_ctx, *writer, registry, worker::build_runtime(shared_settings));
@@ -147,8 +144,11 @@ void app::impl::start() {
     so.header_timeout = std::chrono::milliseconds(s.server.header_timeout_ms);
     so.request_timeout = std::chrono::milliseconds(s.server.request_timeout_ms);
     so.max_connections = s.server.max_connections;
+    so.max_buffered_body_bytes = s.server.max_buffered_body_bytes;
+    if (s.server.tls.enabled()) so.tls = http::make_server_tls(s.server.tls.cert_file, s.server.tls.key_file);
     so.on_rejected = [m = door.m.get()](unsigned status) {
         if (status == 413) m->too_large.inc();
+        if (status == 503) m->unavailable.inc();
     };
     server = std::make_unique<http::server>(raw, so, [this](http::request& req) { return door.handle(req); });
     std::string host;
@@ -163,6 +163,7 @@ void app::impl::start() {
     server->start();
     for (auto& ctx : contexts) threads.emplace_back([c = ctx.get()] { c->run(); });
     log::info("serve.started", {{"listen", fmt::format("{}:{}", host, server->port())},
+                                {"tls", s.server.tls.enabled()},
                                 {"threads", n},
                                 {"webhooks", s.webhooks.size()},
                                 {"rules", s.rules.size()},
@@ -267,7 +268,18 @@ std::vector<std::string> app::reload(config::settings next) {
     const auto& cur = impl_->settings;
     if (next.server.listen != cur.server.listen) refused.push_back("server.listen cannot change without a restart");
     if (next.database.path != cur.database.path) refused.push_back("database cannot change without a restart");
+    if (next.server.tls.enabled() != cur.server.tls.enabled())
+        refused.push_back("server.tls cannot be switched on or off without a restart");
     if (!refused.empty()) return refused;
+    // Certificate rotation: the files are re-read on every reload (they may have been replaced in place).
+    std::shared_ptr<boost::asio::ssl::context> tls;
+    if (next.server.tls.enabled()) {
+        try {
+            tls = http::make_server_tls(next.server.tls.cert_file, next.server.tls.key_file);
+        } catch (const std::exception& e) {
+            return {e.what()};
+        }
+    }
     auto shared = std::make_shared<const config::settings>(std::move(next));
     std::shared_ptr<const worker::runtime> rt;
     try {
@@ -276,6 +288,7 @@ std::vector<std::string> app::reload(config::settings next) {
         return {e.what()};
     }
     impl_->door.routes.store(make_routing(shared));
+    if (tls) impl_->server->set_tls(std::move(tls));
     if (impl_->workers) impl_->workers->reload(std::move(rt));
     log::info("serve.reloaded", {});
     return refused;

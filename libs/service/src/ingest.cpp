@@ -73,7 +73,9 @@ awaitable<http::response> front_door::handle(http::request& req) {
     if (path == "/healthz" && get_or_head) co_return json_response(req, bh::status::ok, R"({"status":"ok"})");
     if (path == "/readyz" && get_or_head) co_return co_await readyz(req);
     if (path == "/metrics" && get_or_head) {
-        if (!admin_token.empty() && req[bh::field::authorization] != "Bearer " + admin_token)
+        // The token of the current configuration (a SIGHUP replaces it), compared in constant time.
+        const auto& token = r->settings->server.admin_token;
+        if (!token.empty() && !webhook::same_token(req[bh::field::authorization], "Bearer " + token))
             co_return json_response(req, bh::status::unauthorized, R"({"error":"admin token required"})");
         auto res = http::make_response(req, bh::status::ok, registry->render(), "text/plain; version=0.0.4; charset=utf-8");
         co_return res;

@@ -44,7 +44,6 @@ struct front_door {
     std::unique_ptr<front_metrics> m;
     std::function<void()> on_jobs_created;       // wakes the workers
     std::function<bool()> workers_ready;         // for /readyz
-    std::string admin_token;
 
     awaitable<http::response> handle(http::request& req);
 

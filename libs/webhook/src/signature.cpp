@@ -7,17 +7,32 @@
 #include <openssl/hmac.h>
 
 #include <array>
+#include <optional>
+#include <stdexcept>
 
 namespace spacehook::webhook {
 namespace {
 
 using digest = std::array<unsigned char, 32>;
 
-digest hmac_sha256(std::string_view key, std::string_view body) {
+// Empty when OpenSSL refuses: an allocation failure, or a FIPS provider that rejects HMAC keys shorter than
+// 112 bits (DocSpace allows 8-character secrets). Callers must fail closed: the zero-filled buffer of a
+// failed call must never be compared, or "sha256=000...0" would pass.
+std::optional<digest> hmac_sha256(std::string_view key, std::string_view body) {
     digest out{};
     unsigned int len = 0;
-    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(body.data()),
-         body.size(), out.data(), &len);
+    if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(body.data()),
+              body.size(), out.data(), &len) ||
+        len != out.size())
+        return std::nullopt;
+    return out;
+}
+
+std::optional<digest> sha256(std::string_view bytes) {
+    digest out{};
+    unsigned int len = 0;
+    if (EVP_Digest(bytes.data(), bytes.size(), out.data(), &len, EVP_sha256(), nullptr) != 1 || len != out.size())
+        return std::nullopt;
     return out;
 }
 
@@ -51,7 +66,8 @@ std::string_view trim(std::string_view s) {
 
 std::string sign(std::string_view secret, std::string_view body) {
     auto d = hmac_sha256(secret, body);
-    return "sha256=" + hex::encode(std::string_view(reinterpret_cast<const char*>(d.data()), d.size()),
+    if (!d) throw std::runtime_error("HMAC-SHA256 failed (OpenSSL refused the key; a FIPS provider needs 14+ bytes)");
+    return "sha256=" + hex::encode(std::string_view(reinterpret_cast<const char*>(d->data()), d->size()),
                                    hex::letter_case::upper);
 }
 
@@ -59,16 +75,25 @@ bool verify(std::span<const std::string> secrets, std::string_view body, std::st
     auto v = trim(header_value);
     constexpr std::string_view prefix = "sha256=";
     if (v.size() < prefix.size()) return false;
-    for (std::size_t i = 0; i < prefix.size(); ++i)  // the prefix itself is matched case-insensitively too
-        if ((v[i] | 0x20) != prefix[i] && v[i] != prefix[i]) return false;
+    for (std::size_t i = 0; i < prefix.size(); ++i) {  // the prefix itself is matched case-insensitively too
+        // Only letters fold: OR-ing 0x20 into any byte would also let "sha2\x156=" or "sha256\x1d" through.
+        const char c = v[i] >= 'A' && v[i] <= 'Z' ? static_cast<char>(v[i] - 'A' + 'a') : v[i];
+        if (c != prefix[i]) return false;
+    }
     digest received{};
     if (!decode_hex(v.substr(prefix.size()), received)) return false;
     bool any = false;
     for (const auto& secret : secrets) {
         auto expected = hmac_sha256(secret, body);
-        any |= CRYPTO_memcmp(expected.data(), received.data(), expected.size()) == 0;
+        if (!expected) continue;  // fail closed (see hmac_sha256)
+        any |= CRYPTO_memcmp(expected->data(), received.data(), expected->size()) == 0;
     }
     return any;
+}
+
+bool same_token(std::string_view presented, std::string_view expected) {
+    auto a = sha256(presented), b = sha256(expected);
+    return a && b && CRYPTO_memcmp(a->data(), b->data(), a->size()) == 0;
 }
 
 }  // namespace spacehook::webhook

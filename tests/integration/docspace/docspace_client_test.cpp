@@ -4,6 +4,7 @@
 
 #include "spacehook/docspace/client.hpp"
 #include "spacehook/http/client.hpp"
+#include "spacehook/http/server.hpp"
 #include "spacehook/sim/docspace_sim.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -412,6 +413,25 @@ TEST_CASE("no answer within the timeout, a dropped connection, and a dead port a
         CHECK(r.error().endpoint == "people.self");
         CHECK(r.error().retryable());
     }
+}
+
+TEST_CASE("an error page that echoes the request does not carry the API key into the error") {
+    asio::io_context ctx;
+    http::server echo({&ctx}, {}, [](http::request& req) -> awaitable<http::response> {
+        co_return http::make_response(req, boost::beast::http::status::bad_gateway,
+                                      "Bad gateway. You sent: Authorization: " +
+                                          std::string(req[boost::beast::http::field::authorization]),
+                                      "text/plain");
+    });
+    echo.listen("127.0.0.1", 0);
+    echo.start();
+    client c(ctx.get_executor(), fixture::settings("http://127.0.0.1:" + std::to_string(echo.port()), 2000ms));
+    auto r = run_coro(ctx, [&]() -> awaitable<outcome<file_info>> { co_return co_await c.file("8421"); });
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().status == 502);
+    CHECK(r.error().message.find(api_key) == std::string::npos);
+    CHECK(r.error().message.find("Bearer ***") != std::string::npos);
+    echo.stop();
 }
 
 TEST_CASE("webhooks: create, list, update, enable, triggers and delete") {

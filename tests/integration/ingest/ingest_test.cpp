@@ -142,6 +142,40 @@ TEST_SUITE("ingest") {
         CHECK(metrics.find(R"(spacehook_deliveries_total{result="too_large"} 1)") != std::string::npos);
     }
 
+    TEST_CASE("bodies in flight beyond max_buffered_body_bytes are refused with 503 before they are read") {
+        service_fixture f([](config::settings& s) {
+            s.server.max_body_bytes = 1 << 20;
+            s.server.max_buffered_body_bytes = (2 << 20) + (64 << 10);
+        });
+        auto head = [](std::size_t n) {
+            return "POST /docspace/webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+                   std::to_string(n) + "\r\n\r\n";
+        };
+        // Two unauthenticated clients announce 1 MiB each and send a little of it: together they hold 2 MiB.
+        auto a = std::make_unique<test::raw_conn>(f.port());
+        test::raw_conn b(f.port());
+        REQUIRE(a->write(head(1 << 20) + std::string(1000, 'x')));
+        REQUIRE(b.write(head(1 << 20) + std::string(1000, 'x')));
+        // A complete unsigned 128 KiB body is answered 401 while it fits and 503 once the two hold the budget.
+        const std::string probe = head(128 << 10) + std::string(128 << 10, 'x');
+        auto probe_status = [&] {
+            test::raw_conn c(f.port());
+            c.write(probe);
+            return c.read_response().status;
+        };
+        REQUIRE(test::poll_until([&] { return probe_status() == 503; }));
+        // A small signed delivery still fits in what is left.
+        CHECK(f.post(body_for("30")).status == 200);
+        // One of the two gives up: its share comes back.
+        a.reset();
+        REQUIRE(test::poll_until([&] { return probe_status() == 401; }));
+        CHECK(f.count("SELECT count(*) FROM events") == 1);
+        // The 503s are counted with the other "retry later" answers.
+        auto metrics = test::request(f.port(), "GET", "/metrics").body;
+        CHECK(metrics.find(R"(spacehook_deliveries_total{result="unavailable"} )") != std::string::npos);
+        CHECK(metrics.find(R"(spacehook_deliveries_total{result="unavailable"} 0)") == std::string::npos);
+    }
+
     TEST_CASE("probes: HEAD and GET on the webhook path, healthz, readyz, 404, 405") {
         service_fixture f;
         auto head = test::request(f.port(), "HEAD", "/docspace/webhook");
@@ -233,5 +267,14 @@ TEST_SUITE("ingest") {
         CHECK(ok.status == 200);
         CHECK(ok.body.find("spacehook_build_info{version=") != std::string::npos);
         CHECK(ok.headers["content-type"].rfind("text/plain; version=0.0.4", 0) == 0);
+        // The whole header must match: a prefix of the token, a longer one and another scheme are refused.
+        for (const char* wrong : {"Bearer t0ke", "Bearer t0ken0", "bearer t0ken", "t0ken", "Bearer  t0ken"})
+            CHECK(test::request(f.port(), "GET", "/metrics", "", {{"Authorization", wrong}}).status == 401);
+        // A reload replaces the token: the old one stops working at once.
+        auto next = f.settings;
+        next.server.admin_token = "n3w-t0ken";
+        REQUIRE(f.app->reload(next).empty());
+        CHECK(test::request(f.port(), "GET", "/metrics", "", {{"Authorization", "Bearer t0ken"}}).status == 401);
+        CHECK(test::request(f.port(), "GET", "/metrics", "", {{"Authorization", "Bearer n3w-t0ken"}}).status == 200);
     }
 }

@@ -132,3 +132,34 @@ TEST_SUITE("config load") {
         CHECK(r.value.database.path == "/tmp/${HOME}.db");
     }
 }
+
+TEST_SUITE("config security warnings") {
+    TEST_CASE("cleartext credentials to remote hosts and unsigned paths are warned about; loopback and TLS are not") {
+        auto r = config::load(R"({
+          "database": "/tmp/w.db",
+          "docspace": {"base_url": "http://portal.example.com", "api_key": "sk-x"},
+          "webhooks": [{"path": "/open", "secrets": []}, {"path": "/signed", "secrets": ["s3cret-s3cret"]}],
+          "channels": {
+            "plain": {"type": "smtp", "url": "smtp://mail.example.com:25", "from": "a@example.com", "to": ["b@example.com"],
+                      "username": "u", "password": "p"},
+            "tls": {"type": "smtp", "url": "smtp://mail.example.com:587", "starttls": true, "from": "a@example.com",
+                    "to": ["b@example.com"], "username": "u", "password": "p"},
+            "local": {"type": "smtp", "url": "smtp://127.0.0.1:25", "from": "a@example.com", "to": ["b@example.com"],
+                      "username": "u", "password": "p"}}
+        })",
+                              env({}));
+        REQUIRE(r.ok());
+        auto w = config::security_warnings(r.value);
+        REQUIRE(w.size() == 3);
+        CHECK(w[0].find("/open has no secrets") != std::string::npos);
+        CHECK(w[1].find("http://portal.example.com is plain http") != std::string::npos);
+        CHECK(w[2].find("channel plain sends SMTP AUTH without TLS") != std::string::npos);
+        CHECK(w[2].find("p\"") == std::string::npos);  // no credential in the text
+
+        auto safe = config::load(R"({"database": "/tmp/w.db", "docspace": {"base_url": "http://127.0.0.1:8081", "api_key": "sk-x"},
+                                     "webhooks": [{"path": "/h", "secrets": ["s3cret-s3cret"]}]})",
+                                 env({}));
+        REQUIRE(safe.ok());
+        CHECK(config::security_warnings(safe.value).empty());
+    }
+}

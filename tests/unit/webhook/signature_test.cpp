@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+using spacehook::webhook::same_token;
 using spacehook::webhook::sign;
 using spacehook::webhook::verify;
 
@@ -59,6 +60,19 @@ TEST_SUITE("webhook signature") {
         CHECK_FALSE(verify(std::vector<std::string>{}, vector_body, vector_header));
     }
 
+    TEST_CASE("the prefix is case-insensitive for its letters only") {
+        // Found by tests/fuzz/fuzz_webhook: the prefix check OR-ed 0x20 into every byte, so a control byte in
+        // place of a digit or of '=' ("sha2\x156=", "sha256\x1d") passed for the prefix.
+        std::vector<std::string> secrets{"S3cret-Key_01"};
+        const std::string hex = vector_header.substr(7);
+        CHECK(verify(secrets, vector_body, "SHA256=" + hex));
+        CHECK(verify(secrets, vector_body, "Sha256=" + hex));
+        CHECK_FALSE(verify(secrets, vector_body, std::string("sha2\x15" "6=") + hex));
+        CHECK_FALSE(verify(secrets, vector_body, std::string("sha\x12" "56=") + hex));
+        CHECK_FALSE(verify(secrets, vector_body, std::string("sha256\x1d") + hex));
+        CHECK_FALSE(verify(secrets, vector_body, std::string("sha25\x16=") + hex));
+    }
+
     TEST_CASE("the signature covers the raw bytes: escaped and unescaped forms differ") {
         // Re-serialising the JSON (\u0026 -> &) changes the bytes and so the signature: never verify that.
         std::string reserialised = vector_body;
@@ -68,5 +82,14 @@ TEST_SUITE("webhook signature") {
         // Surrogate pairs are signed as the 12 ASCII bytes DocSpace sends.
         std::string emoji = R"({"event":{"id":1,"trigger":"file.uploaded"},"payload":{"title":"\uD83D\uDE00.pdf"}})";
         CHECK(verify(std::vector<std::string>{"k3y-secret"}, emoji, sign("k3y-secret", emoji)));
+    }
+
+    TEST_CASE("same_token compares whole credentials, including their length") {
+        CHECK(same_token("Bearer s3cret-token", "Bearer s3cret-token"));
+        CHECK_FALSE(same_token("Bearer s3cret-toke", "Bearer s3cret-token"));   // a prefix
+        CHECK_FALSE(same_token("Bearer s3cret-token2", "Bearer s3cret-token"));  // longer
+        CHECK_FALSE(same_token("Bearer S3cret-token", "Bearer s3cret-token"));   // case matters
+        CHECK_FALSE(same_token("", "Bearer s3cret-token"));
+        CHECK(same_token("", ""));
     }
 }

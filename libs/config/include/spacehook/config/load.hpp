@@ -36,6 +36,11 @@ env_lookup process_env();
 using template_checker = std::function<std::optional<std::string>(std::string_view tmpl)>;
 load_result load(std::string_view json_text, const env_lookup& env, const template_checker& template_check = {});
 
+// Valid but risky settings, one readable sentence each (`check` prints them, `serve` logs them at start):
+// a webhook path without secrets, the DocSpace API key or SMTP credentials sent over cleartext to a host
+// that is not loopback.
+std::vector<std::string> security_warnings(const settings& s);
+
 // Reads FILE and calls load(); an unreadable file is reported as a problem at path "$".
 load_result load_file(const std::string& file, const env_lookup& env, const template_checker& template_check = {});
 

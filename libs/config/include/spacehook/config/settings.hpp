@@ -14,6 +14,14 @@ namespace spacehook::config {
 // (docspace-protocol.md 2.5); we keep the canonical text ("8421" or "sbox-123").
 using entry_id = std::string;
 
+// TLS on the listener (both files PEM). Off when cert_file is empty.
+struct tls_settings {
+    std::string cert_file;  // certificate chain, leaf first
+    std::string key_file;   // its private key (unencrypted)
+    bool enabled() const { return !cert_file.empty(); }
+    bool operator==(const tls_settings&) const = default;
+};
+
 struct server_settings {
     std::string listen = "0.0.0.0:8080";    // host:port; "[::1]:8080" for IPv6
     std::size_t max_body_bytes = 1048576;    // larger bodies get 413 and the connection is closed
@@ -21,8 +29,10 @@ struct server_settings {
     std::int64_t header_timeout_ms = 10000;  // a request's headers must arrive within this (idle keep-alive too)
     std::int64_t request_timeout_ms = 30000; // the body must arrive within this once the headers are in
     std::size_t max_connections = 4096;      // further connections are accepted and closed at once
+    std::size_t max_buffered_body_bytes = 64u << 20;  // bodies being received, all connections: over it, 503
     unsigned threads = 0;                    // I/O threads; 0 = one per core
     std::string admin_token;                 // when set, GET /metrics requires "Authorization: Bearer <token>"
+    tls_settings tls;                        // HTTPS instead of HTTP (TLS 1.2+)
 };
 
 struct database_settings {

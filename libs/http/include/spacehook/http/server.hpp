@@ -18,6 +18,10 @@
 #include <string>
 #include <vector>
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace spacehook::http {
 
 namespace beast_http = boost::beast::http;
@@ -30,9 +34,17 @@ struct server_options {
     std::chrono::milliseconds header_timeout{10000};      // headers (and keep-alive idle) deadline
     std::chrono::milliseconds request_timeout{30000};     // body deadline, from the end of the headers
     std::size_t max_connections = 4096;                   // over: accepted and closed at once
+    // Bodies being received, all connections together: each claims its Content-Length (max_body_bytes when
+    // chunked) from the end of its headers until its response is written. Over: 503, connection closed.
+    // Bodies are read before any handler check, so this bounds what unauthenticated clients make us hold.
+    std::size_t max_buffered_body_bytes = 64u << 20;
     std::string server_header = "spacehook";
-    // Called (on an I/O thread) when the server itself answers a request it could not read: 413 body too
-    // large, 431 headers too large, 400 malformed, 408 when a timeout ends a started request.
+    // When set, every connection is TLS (server role) with this context; the handshake must finish within
+    // header_timeout. Replaceable while running with server::set_tls (certificate rotation).
+    std::shared_ptr<boost::asio::ssl::context> tls;
+    // Called (on an I/O thread) when the server itself rejects a request it could not read: 413 body too
+    // large, 431 headers too large, 400 malformed, 503 over max_buffered_body_bytes (each answered, then the
+    // connection closes), and 408 when a timeout ends a started request (closed without an answer).
     std::function<void(unsigned status)> on_rejected;
 };
 
@@ -45,6 +57,8 @@ struct server_stats {
     std::atomic<std::uint64_t> connections_rejected{0};
     std::atomic<std::uint64_t> too_large{0};
     std::atomic<std::uint64_t> timeouts{0};
+    std::atomic<std::uint64_t> tls_failures{0};  // handshakes that failed or timed out
+    std::atomic<std::uint64_t> busy{0};          // 503s over max_buffered_body_bytes
 };
 
 // Helper to build a response with a body and content type; sets Content-Length.
@@ -75,10 +89,18 @@ public:
 
     const server_stats& stats() const;
 
+    // Replaces the TLS context for connections accepted from now on (a server started without TLS stays
+    // plain: `tls` must be non-null, and it is ignored then).
+    void set_tls(std::shared_ptr<boost::asio::ssl::context> tls);
+
 private:
     struct impl;
     std::shared_ptr<impl> impl_;
 };
+
+// A server-side TLS context (TLS 1.2 and later, the system's default ciphers) from a PEM certificate
+// chain and its unencrypted private key. Throws std::runtime_error naming the file and OpenSSL's reason.
+std::shared_ptr<boost::asio::ssl::context> make_server_tls(const std::string& cert_file, const std::string& key_file);
 
 // Parses "host:port", "[v6]:port"; returns false when malformed.
 bool split_host_port(const std::string& listen, std::string& host, std::uint16_t& port);

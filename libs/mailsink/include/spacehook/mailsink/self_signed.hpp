@@ -1,4 +1,4 @@
-// A throw-away TLS identity for the sink's STARTTLS.
+// A throw-away TLS identity: the sink's STARTTLS, and tests of TLS listeners.
 #ifndef SPACEHOOK_MAILSINK_SELF_SIGNED_HPP
 #define SPACEHOOK_MAILSINK_SELF_SIGNED_HPP
 
