@@ -254,7 +254,8 @@ void docspace_sim::impl::new_version(file_state& f, const std::string& by, std::
     if (size >= 0) f.size = size;
 }
 
-void docspace_sim::impl::record(const http::request& req, std::string user, unsigned status, std::int64_t at) {
+void docspace_sim::impl::record(const http::request& req, std::string user, unsigned status, std::int64_t at,
+                                std::string fault) {
     request_record r;
     r.method = std::string(req.method_string());
     r.target = std::string(req.target());
@@ -263,6 +264,7 @@ void docspace_sim::impl::record(const http::request& req, std::string user, unsi
     r.user_id = std::move(user);
     r.status = status;
     r.at_ms = at;
+    r.fault = std::move(fault);
     std::lock_guard lock(mu);
     requests.push_back(std::move(r));
     while (requests.size() > opt.request_log_limit && !requests.empty()) requests.pop_front();
@@ -277,6 +279,45 @@ bool fault_matches(const fault& f, std::string_view method, std::string_view tar
     if (f.remaining <= 0) return false;
     if (!f.method.empty() && f.method != "*" && f.method != method) return false;
     return target.substr(0, f.prefix.size()) == f.prefix;
+}
+
+bool profile_matches(const fault_profile& p, std::string_view method, std::string_view target) {
+    if (!p.method.empty() && p.method != "*" && p.method != method) return false;
+    return target.substr(0, p.path_prefix.size()) == p.path_prefix;
+}
+
+// What one draw of the profile injects into a request.
+struct profile_fault {
+    enum kind { none, server_error, rate_limited, reset, slow, dropped } what = none;
+    unsigned status = 0;
+};
+
+// One draw: the top 53 bits pick the kind, the remainder modulo the number of 5xx statuses picks one.
+profile_fault draw(const fault_profile& p, std::mt19937_64& rng, fault_counts& counts) {
+    const std::uint64_t x = rng();
+    const double u = static_cast<double>(x >> 11) * 0x1.0p-53;
+    ++counts.draws;
+    profile_fault out;
+    double edge = p.p_5xx;
+    if (u < edge) {
+        out.what = profile_fault::server_error;
+        out.status = p.statuses_5xx[x % p.statuses_5xx.size()];
+        ++counts.server_error;
+    } else if (u < (edge += p.p_429)) {
+        out.what = profile_fault::rate_limited;
+        out.status = 429;
+        ++counts.rate_limited;
+    } else if (u < (edge += p.p_reset)) {
+        out.what = profile_fault::reset;
+        ++counts.reset;
+    } else if (u < (edge += p.p_slow)) {
+        out.what = profile_fault::slow;
+        ++counts.slow;
+    } else if (u < (edge += p.p_drop)) {
+        out.what = profile_fault::dropped;
+        ++counts.dropped;
+    }
+    return out;
 }
 
 // A response that promises a body it never sends: with keep-alive off the server closes the connection
@@ -296,9 +337,11 @@ awaitable<http::response> docspace_sim::impl::handle(std::shared_ptr<impl> self,
     const std::string method = std::string(req.method_string());
     const std::string target = std::string(req.target());
 
-    // Faults first, like a proxy in front of the portal.
+    // Faults first, like a proxy in front of the portal: scripted ones, else a draw from the profile.
     std::chrono::milliseconds delay{0};
     std::optional<fault> action;
+    std::string fault_name;
+    bool drop_answer = false;
     {
         std::lock_guard lock(self->mu);
         for (auto& f : self->faults) {
@@ -314,6 +357,35 @@ awaitable<http::response> docspace_sim::impl::handle(std::shared_ptr<impl> self,
             }
         }
         std::erase_if(self->faults, [](const fault& f) { return f.remaining <= 0; });
+        if (action || delay.count() > 0) {
+            fault_name = "scripted";
+        } else if (self->profile && profile_matches(*self->profile, method, target)) {
+            const auto& p = *self->profile;
+            switch (auto d = draw(p, self->profile_rng, self->injected); d.what) {
+            case profile_fault::none: break;
+            case profile_fault::server_error:
+            case profile_fault::rate_limited:
+                action.emplace();
+                action->kind = fault_kind::fail;
+                action->status = d.status;
+                if (d.what == profile_fault::rate_limited) action->retry_after = p.retry_after_seconds;
+                fault_name = d.what == profile_fault::rate_limited ? "429" : "5xx";
+                break;
+            case profile_fault::reset:
+                action.emplace();
+                action->kind = fault_kind::reset;
+                fault_name = "reset";
+                break;
+            case profile_fault::slow:
+                delay = p.slow_delay;
+                fault_name = "slow";
+                break;
+            case profile_fault::dropped:
+                drop_answer = true;
+                fault_name = "drop";
+                break;
+            }
+        }
     }
     if (delay.count() > 0) {
         asio::steady_timer timer(self->ctx);
@@ -336,7 +408,7 @@ awaitable<http::response> docspace_sim::impl::handle(std::shared_ptr<impl> self,
 
     if (action) {
         if (action->kind == fault_kind::reset) {
-            self->record(req, user, 0, at);
+            self->record(req, user, 0, at, std::move(fault_name));
             co_return truncated(req);
         }
         http::response res{static_cast<http::beast_http::status>(action->status), req.version()};
@@ -357,7 +429,7 @@ awaitable<http::response> docspace_sim::impl::handle(std::shared_ptr<impl> self,
             res.body() = dotnet_json::serialize(env);
         }
         res.prepare_payload();
-        self->record(req, user, action->status, at);
+        self->record(req, user, action->status, at, std::move(fault_name));
         co_return res;
     }
 
@@ -391,7 +463,11 @@ awaitable<http::response> docspace_sim::impl::handle(std::shared_ptr<impl> self,
         }
         if (mode >= 0) res = co_await post_put_webhook(self, c, mode);
     }
-    self->record(req, user, res->result_int(), at);
+    if (drop_answer) {
+        self->record(req, user, 0, at, std::move(fault_name));
+        co_return truncated(req);
+    }
+    self->record(req, user, res->result_int(), at, std::move(fault_name));
     co_return std::move(*res);
 }
 
@@ -677,6 +753,38 @@ void docspace_sim::reset_next(std::string method, std::string path_prefix, int c
 void docspace_sim::clear_faults() {
     std::lock_guard lock(impl_->mu);
     impl_->faults.clear();
+}
+
+void docspace_sim::set_fault_profile(fault_profile profile) {
+    const double ps[] = {profile.p_5xx, profile.p_429, profile.p_reset, profile.p_slow, profile.p_drop};
+    double sum = 0;
+    for (double p : ps) {
+        if (!(p >= 0.0 && p <= 1.0)) throw std::invalid_argument("set_fault_profile: a probability is outside [0, 1]");
+        sum += p;
+    }
+    if (sum > 1.0 + 1e-9) throw std::invalid_argument("set_fault_profile: the probabilities add up to more than 1");
+    if (profile.p_5xx > 0 && profile.statuses_5xx.empty())
+        throw std::invalid_argument("set_fault_profile: p_5xx > 0 needs at least one status in statuses_5xx");
+    profile.method = upper(profile.method);
+    std::lock_guard lock(impl_->mu);
+    impl_->profile_rng.seed(profile.seed);
+    impl_->injected = {};
+    impl_->profile = std::move(profile);
+}
+
+void docspace_sim::clear_fault_profile() {
+    std::lock_guard lock(impl_->mu);
+    impl_->profile.reset();
+}
+
+fault_counts docspace_sim::injected_faults() const {
+    std::lock_guard lock(impl_->mu);
+    return impl_->injected;
+}
+
+std::vector<fileop_record> docspace_sim::completed_fileops() const {
+    std::lock_guard lock(impl_->mu);
+    return impl_->fileop_log;
 }
 
 }  // namespace spacehook::sim

@@ -16,6 +16,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -52,6 +53,8 @@ struct fileop {
     bool finished = false;
     std::string error;
     std::vector<entry_id> result_files;
+    std::vector<fileop_effect> effects;
+    std::int64_t started_ms = 0;
     std::shared_ptr<asio::steady_timer> timer;  // io thread
 };
 
@@ -107,6 +110,10 @@ struct docspace_sim::impl : std::enable_shared_from_this<impl> {
     std::vector<std::shared_ptr<fileop>> fileops;
     std::deque<request_record> requests;
     std::vector<fault> faults;
+    std::optional<fault_profile> profile;
+    std::mt19937_64 profile_rng;
+    fault_counts injected;
+    std::vector<fileop_record> fileop_log;
 
     // io thread
     std::unique_ptr<http::client> client_;  // made on first use: building one costs an SSL context
@@ -185,7 +192,7 @@ struct docspace_sim::impl : std::enable_shared_from_this<impl> {
 
     // Dispatch (docspace_sim.cpp)
     static awaitable<http::response> handle(std::shared_ptr<impl> self, http::request& req);
-    void record(const http::request& req, std::string user, unsigned status, std::int64_t at);
+    void record(const http::request& req, std::string user, unsigned status, std::int64_t at, std::string fault = {});
 };
 
 // Small helpers shared by the sources.

@@ -538,6 +538,7 @@ http::response docspace_sim::impl::put_move_copy(const call& c, int type) {
     }
 
     op->id = new_guid();
+    op->started_ms = now_ms();
     fileops.push_back(op);
     if (opt.fileop_delay.count() <= 0) {
         complete_fileop(*op);
@@ -593,23 +594,29 @@ void docspace_sim::impl::complete_fileop(fileop& op) {
         auto it = files.find(fid);
         if (it == files.end()) {
             op.error = std::string(msg_file_not_found);
+            op.effects.push_back({fid, 0, "error"});
             continue;
         }
         file_state& src = it->second;
         if (!copy && locked_for(src, op.owner)) {
             op.error = std::string(msg_locked_file);
+            op.effects.push_back({fid, 0, "error"});
             continue;
         }
         if (!copy && src.folder_id == op.dest && op.resolve != 2) {
             // Moving into its own folder changes nothing.
             ++op.processed;
             op.result_files.push_back(src.id);
+            op.effects.push_back({fid, src.id, "unchanged"});
             continue;
         }
         file_state* clash = file_titled(op.dest, src.title);
         if (clash && clash->id == src.id) clash = nullptr;
         std::string title = src.title;
-        if (clash && op.resolve == 0) continue;  // Skip
+        if (clash && op.resolve == 0) {  // Skip
+            op.effects.push_back({fid, 0, "skipped"});
+            continue;
+        }
         if (clash && op.resolve == 2) {
             title = free_title(op.dest, src.title);
             clash = nullptr;
@@ -621,6 +628,7 @@ void docspace_sim::impl::complete_fileop(fileop& op) {
             if (!copy) files.erase(it);
             ++op.processed;
             op.result_files.push_back(target_id);
+            op.effects.push_back({fid, target_id, "overwritten"});
             publish(copy ? "file.copied" : "file.moved", op.owner, files.at(target_id));
             continue;
         }
@@ -628,18 +636,21 @@ void docspace_sim::impl::complete_fileop(fileop& op) {
             auto& dup = create_file(op.dest, title, src.size, op.owner, 0);
             ++op.processed;
             op.result_files.push_back(dup.id);
+            op.effects.push_back({fid, dup.id, "copied"});
             publish("file.copied", op.owner, dup);
         } else {
             src.folder_id = op.dest;
             src.title = title;
             ++op.processed;
             op.result_files.push_back(src.id);
+            op.effects.push_back({fid, src.id, "moved"});
             publish("file.moved", op.owner, src);
         }
     }
     op.status = 2;
     op.progress = 100;
     op.finished = true;
+    fileop_log.push_back({op.id, copy ? "copy" : "move", op.owner, op.dest, op.effects, op.error, op.started_ms, now_ms()});
     kick();
 }
 

@@ -98,6 +98,61 @@ struct request_record {
     std::string user_id;        // the user the API key resolved to, empty when none
     unsigned status = 0;        // answered status; 0 when the connection was reset instead
     std::int64_t at_ms = 0;     // arrival time
+    // The fault injected into this request: "" none; from the fault profile "5xx", "429", "reset", "slow",
+    // "drop"; "scripted" for fail_next/delay_next/reset_next.
+    std::string fault;
+};
+
+// A probabilistic fault profile for REST requests (not webhook deliveries, which the simulator sends).
+// Each matching request draws once from a generator seeded with `seed` and gets at most one fault:
+// with probability p_5xx an error envelope with a 5xx status, p_429 a 429 (with Retry-After when set),
+// p_reset the connection closes before any answer and the request is not served, p_slow the request is
+// held `slow_delay` and then served (its effect happens even if the client gave up), p_drop it is served
+// and then the connection closes mid-answer (the effect happened, the client cannot know). The
+// probabilities add up to at most 1. The same sequence of matching requests draws the same faults.
+struct fault_profile {
+    double p_5xx = 0;
+    double p_429 = 0;
+    double p_reset = 0;
+    double p_slow = 0;
+    double p_drop = 0;
+    std::vector<unsigned> statuses_5xx{500, 502, 503, 504};  // picked uniformly by the same draw
+    std::optional<int> retry_after_seconds = 1;              // Retry-After on 429s; none when empty
+    std::chrono::milliseconds slow_delay{400};
+    std::uint64_t seed = 1;
+    std::string method;                    // "" or "*" = any method
+    std::string path_prefix = "/api/2.0/"; // only targets starting with this
+};
+
+// Faults injected by the profile since it was set (counts per kind; `draws` counts matching requests).
+struct fault_counts {
+    std::uint64_t draws = 0;
+    std::uint64_t server_error = 0;  // 5xx
+    std::uint64_t rate_limited = 0;  // 429
+    std::uint64_t reset = 0;
+    std::uint64_t slow = 0;
+    std::uint64_t dropped = 0;       // served, answer dropped
+    std::uint64_t total() const { return server_error + rate_limited + reset + slow + dropped; }
+};
+
+// What a completed move or copy operation did to one file.
+struct fileop_effect {
+    entry_id file_id = 0;
+    entry_id result_id = 0;  // the moved file, the copy, or the overwritten destination file; 0 when none
+    // "moved", "copied", "overwritten", "unchanged" (moved into its own folder), "skipped" (name clash,
+    // Skip), "error" (missing or locked)
+    std::string outcome;
+};
+
+struct fileop_record {
+    std::string id;
+    std::string kind;  // "move" or "copy"
+    std::string owner;
+    entry_id dest = 0;
+    std::vector<fileop_effect> effects;
+    std::string error;
+    std::int64_t started_ms = 0;    // when the PUT was handled
+    std::int64_t completed_ms = 0;
 };
 
 struct delivery_attempt {
@@ -199,6 +254,9 @@ public:
     std::vector<webhook_config_state> webhook_configs() const;
     // Operations published but not yet dequeued by a poll.
     std::size_t fileops_pending() const;
+    // Every move and copy operation that completed (not those terminated or cut short by stop()), in the
+    // order they completed.
+    std::vector<fileop_record> completed_fileops() const;
 
     // --- fault injection (matched in the order added; method "" or "*" = any; prefix on the target) -------
     // The next `count` matching requests are answered `status` (with Retry-After when given, and `body`
@@ -209,7 +267,17 @@ public:
     void delay_next(std::string method, std::string path_prefix, std::chrono::milliseconds delay, int count = 1);
     // The next `count` matching requests get no usable answer: the connection closes mid-response.
     void reset_next(std::string method, std::string path_prefix, int count = 1);
+    // Removes the scripted faults above (not the profile).
     void clear_faults();
+
+    // Applies `profile` to every later REST request that no scripted fault matched (a scripted fail, reset
+    // or delay takes precedence and the profile does not draw for that request). Replaces any profile set
+    // before and restarts the generator and the counters. Throws std::invalid_argument when a probability
+    // is outside [0, 1], they add up to more than 1, or statuses_5xx is empty while p_5xx > 0.
+    void set_fault_profile(fault_profile profile);
+    // Stops injecting; the counters keep their values.
+    void clear_fault_profile();
+    fault_counts injected_faults() const;
 
     struct impl;
 
