@@ -24,9 +24,12 @@ job read_job(const statement& st) {
 }
 
 // The due job with the smallest run_at whose file has no older unfinished job (per-file FIFO).
+// INDEXED BY jobs_due: walked in run_at order, the subquery stops at the first leasable job. Left to itself,
+// SQLite 3.40 (no ANALYZE statistics) takes jobs_state_updated for `state IN (...)`, reads every queued job
+// and sorts them: O(queued) per lease, on the writer thread (bench/backlog: 35 ms at 10k, 12.5 s at 1M).
 constexpr std::string_view sql_lease =
     "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?2, updated_at = ?1 "
-    "WHERE id = (SELECT j.id FROM jobs AS j "
+    "WHERE id = (SELECT j.id FROM jobs AS j INDEXED BY jobs_due "
     "  WHERE j.state IN ('queued', 'retrying') AND j.run_at <= ?1 "
     "    AND (j.file_key IS NULL OR NOT EXISTS (SELECT 1 FROM jobs AS k "
     "      WHERE k.file_key = j.file_key AND k.id < j.id AND k.state IN ('queued', 'retrying', 'running'))) "
@@ -43,7 +46,9 @@ constexpr std::string_view sql_release_expired =
     "last_error = 'lease expired: the worker running it stopped or hung' "
     "WHERE state = 'running' AND (?2 OR lease_until < ?1)";
 
-constexpr std::string_view sql_next_due = "SELECT min(run_at) FROM jobs WHERE state IN ('queued', 'retrying')";
+// One probe of jobs_due (min() on its key) instead of reading every queued job through jobs_state_updated.
+constexpr std::string_view sql_next_due =
+    "SELECT min(run_at) FROM jobs INDEXED BY jobs_due WHERE state IN ('queued', 'retrying')";
 
 constexpr std::string_view sql_finish =
     "UPDATE jobs SET state = ?3, last_error = ?4, lease_until = NULL, updated_at = ?5 "

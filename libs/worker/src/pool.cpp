@@ -159,12 +159,14 @@ struct pool::impl : std::enable_shared_from_this<impl> {
             const auto lease_ms = rt_now->settings->workers.lease_ms;
             std::optional<store::job> job;
             std::optional<std::int64_t> next;
+            std::int64_t leased_at = 0;
             std::vector<store::step> steps;
             bool failed = false;
             try {
                 // One transaction leases the job and creates its step rows.
                 co_await write([&](store::database& db) {
                     auto now = clock::now_ms();
+                    leased_at = now;
                     job = store::lease_next(db, now, lease_ms);
                     if (!job) {
                         next = store::next_due(db);
@@ -182,8 +184,12 @@ struct pool::impl : std::enable_shared_from_this<impl> {
                 continue;
             }
             // Idle until the next job is due, a wake(), or a 1 s poll (jobs retried from the CLI).
+            // next_due also counts jobs waiting behind an unfinished job of their file. One that was due at
+            // the lease yet not leased is such a follower: it becomes leasable when its file's job finishes
+            // (that worker leases again at once) or its retry comes due, so poll instead of leasing again
+            // at once, which spun every idle worker through the writer for as long as the file's job ran.
             std::int64_t wait_ms = 1000;
-            if (next && !failed) wait_ms = std::clamp<std::int64_t>(*next - clock::now_ms(), 0, 1000);
+            if (next && !failed && *next > leased_at) wait_ms = std::clamp<std::int64_t>(*next - clock::now_ms(), 0, 1000);
             if (wait_ms == 0) continue;
             timer.expires_after(std::chrono::milliseconds(wait_ms));
             co_await timer.async_wait(tuple_awaitable);
