@@ -78,6 +78,10 @@ awaitable<http::response> front_door::handle(http::request& req) {
         if (!token.empty() && !webhook::same_token(req[bh::field::authorization], "Bearer " + token))
             co_return json_response(req, bh::status::unauthorized, R"({"error":"admin token required"})");
         auto res = http::make_response(req, bh::status::ok, registry->render(), "text/plain; version=0.0.4; charset=utf-8");
+        if (req.method() == bh::verb::head) {  // a HEAD answer carries no body (RFC 9110 9.3.2), as json_response
+            res.body().clear();
+            res.content_length(0);
+        }
         co_return res;
     }
     if (path == "/healthz" || path == "/readyz" || path == "/metrics") {
