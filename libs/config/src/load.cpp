@@ -347,6 +347,38 @@ void read_channels(const json::value& v, reader& r, std::vector<channel_settings
     }
 }
 
+// libstdc++'s regex compiler reads the digits of a {n,m} count or of a \N back-reference into a long with no
+// overflow check: undefined behaviour from 19 digits on (found by tests/fuzz/fuzz_config). No title pattern needs
+// a count or a group number that long, so such patterns are refused before they reach std::regex (the rules
+// library compiles only patterns that loaded).
+constexpr std::size_t max_regex_number_digits = 6;
+
+bool has_oversized_regex_number(std::string_view re) {
+    auto digits_at = [&](std::size_t i) {
+        std::size_t n = 0;
+        while (i + n < re.size() && re[i + n] >= '0' && re[i + n] <= '9') ++n;
+        return n;
+    };
+    bool in_class = false;  // inside [...], where '{' is a literal (ECMAScript: the first ']' closes it)
+    for (std::size_t i = 0; i < re.size(); ++i) {
+        const char c = re[i];
+        if (c == '\\') {
+            if (digits_at(i + 1) > max_regex_number_digits) return true;  // \N, also inside a class
+            ++i;
+        } else if (in_class) {
+            in_class = c != ']';
+        } else if (c == '[') {
+            in_class = true;
+        } else if (c == '{') {
+            const std::size_t low = digits_at(i + 1);
+            if (low > max_regex_number_digits) return true;
+            if (i + 1 + low < re.size() && re[i + 1 + low] == ',' && digits_at(i + 2 + low) > max_regex_number_digits)
+                return true;
+        }
+    }
+    return false;
+}
+
 void read_title(const json::value& v, const std::string& p, reader& r, rule_filter& f) {
     auto* o = r.object(v, p);
     if (!o) return;
@@ -367,10 +399,16 @@ void read_title(const json::value& v, const std::string& p, reader& r, rule_filt
     if (cs == "sensitive") t.case_sensitive = true;
     else if (cs != "insensitive") r.fail(p + ".case", "must be \"sensitive\" or \"insensitive\"");
     if (t.kind == title_match::regex && kinds == 1) {
-        try {
-            std::regex re(t.pattern, std::regex::ECMAScript);
-        } catch (const std::regex_error& e) {
-            r.fail(p + ".regex", fmt::format("invalid regular expression: {}", e.what()));
+        if (has_oversized_regex_number(t.pattern)) {
+            r.fail(p + ".regex", fmt::format("invalid regular expression: a repeat count or back-reference number "
+                                             "has more than {} digits",
+                                             max_regex_number_digits));
+        } else {
+            try {
+                std::regex re(t.pattern, std::regex::ECMAScript);
+            } catch (const std::regex_error& e) {
+                r.fail(p + ".regex", fmt::format("invalid regular expression: {}", e.what()));
+            }
         }
     }
     f.title = std::move(t);

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <chrono>
 #include <ctime>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -33,6 +34,7 @@ std::optional<std::int64_t> parse_duration_ms(std::string_view text) {
     else if (unit == "h") mult = 3'600'000;
     else if (unit == "d") mult = 86'400'000;
     else return std::nullopt;
+    if (n > std::numeric_limits<std::int64_t>::max() / mult) return std::nullopt;  // would overflow
     return n * mult;
 }
 

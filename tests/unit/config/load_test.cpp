@@ -1,6 +1,9 @@
 #include "spacehook/config/load.hpp"
 #include "spacehook/rules/template.hpp"
 
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
+
 #include <doctest/doctest.h>
 
 #include <map>
@@ -130,6 +133,47 @@ TEST_SUITE("config load") {
         auto r = config::load(R"({"database": "/tmp/$${HOME}.db", "webhooks": [{"path": "/h", "secrets": []}]})", env({}));
         REQUIRE(r.ok());
         CHECK(r.value.database.path == "/tmp/${HOME}.db");
+    }
+
+    TEST_CASE("a retention duration too large for int64 milliseconds is a problem, not an overflow") {
+        // Found by tests/fuzz/fuzz_config (UBSan: signed integer overflow in clock::parse_duration_ms).
+        auto r = config::load(R"({"database": "/tmp/d.db", "webhooks": [{"path": "/h", "secrets": []}],
+          "retention": {"succeeded_after": "00000000000000000008431504991845584437d", "interval": "106751991168d"}})",
+                              env({}));
+        CHECK(has_problem(r, "$.retention.succeeded_after", "must be a duration"));
+        CHECK(has_problem(r, "$.retention.interval", "must be a duration"));
+        auto ok = config::load(R"({"database": "/tmp/d.db", "webhooks": [{"path": "/h", "secrets": []}],
+          "retention": {"succeeded_after": "106751991167d", "interval": "9223372036854775807ms"}})",
+                               env({}));
+        REQUIRE(ok.ok());
+        CHECK(ok.value.retention.succeeded_after_ms == 106751991167LL * 86'400'000);
+    }
+
+    TEST_CASE("a title regex with an overlong repeat count or back-reference number is refused before std::regex") {
+        // Found by tests/fuzz/fuzz_config: libstdc++ reads these digits into a long without an overflow check
+        // (UBSan: signed integer overflow in regex_compiler.tcc _M_cur_int_value).
+        auto load_regex = [](const std::string& pattern) {
+            return config::load(R"({"database": "/tmp/r.db", "webhooks": [{"path": "/h", "secrets": []}],
+              "docspace": {"base_url": "http://127.0.0.1:9", "api_key": "k"},
+              "rules": [{"name": "r", "on": ["*"], "if": {"title": {"regex": )" +
+                                    boost::json::serialize(boost::json::string(pattern)) +
+                                    R"(}}, "do": [{"comment": {"text": "x"}}]}]})",
+                                env({}));
+        };
+        for (const std::string pattern :
+             {"^(a+)+\\155555555555555555555555b$", "a{99999999999999999999}", "a{1,99999999999999999999}",
+              "[x]\\12345678"}) {
+            CAPTURE(pattern);
+            auto r = load_regex(pattern);
+            CHECK(has_problem(r, "$.rules[0].if.title.regex", "more than 6 digits"));
+        }
+        // Counts and groups of ordinary size, long literal numbers and braces that are literals still load.
+        for (const std::string pattern :
+             {"^report-[0-9]{4}\\.(docx|xlsx)$", "^(a)\\1$", "order-12345678901234567890", "[{12345678901]",
+              "\\{12345678901\\}", "a{2,}b{1,3}"}) {
+            CAPTURE(pattern);
+            CHECK(load_regex(pattern).ok());
+        }
     }
 }
 

@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include <sqlite3.h>
+
 using namespace spacehook;
 
 namespace {
@@ -67,6 +69,29 @@ TEST_SUITE("store jobs") {
         REQUIRE(d);
         CHECK(d->file_key == "file:9");
         CHECK(d->id > a->id);
+    }
+
+    TEST_CASE("lease and next_due walk jobs_due in run_at order instead of reading every queued job") {
+        // Without statistics SQLite preferred jobs_state_updated plus a sort: O(queued) per lease.
+        fixture f;
+        f.add("1", "file:9");
+        store::lease_next(f.db, 2000, 60000);
+        store::next_due(f.db);
+        int checked = 0;
+        for (auto* s = sqlite3_next_stmt(f.db.handle(), nullptr); s; s = sqlite3_next_stmt(f.db.handle(), s)) {
+            std::string sql = sqlite3_sql(s);
+            if (sql.find("SET state = 'running'") == std::string::npos && sql.find("min(run_at)") == std::string::npos)
+                continue;
+            auto eqp = f.db.prepare("EXPLAIN QUERY PLAN " + sql);
+            std::string plan;
+            while (eqp.step()) plan += eqp.text(3) + "\n";
+            const std::string what = sql + "\n" + plan;
+            INFO(what);
+            CHECK(plan.find("INDEX jobs_due") != std::string::npos);
+            CHECK(plan.find("TEMP B-TREE") == std::string::npos);
+            ++checked;
+        }
+        CHECK(checked == 2);
     }
 
     TEST_CASE("an expired lease makes the job due again, and dead when out of attempts") {
