@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (preset `fuzz`: clang 14, ASan + UBSan) and runs each for a while.
+#
+#   scripts/fuzz.sh [--seconds N] [--merge] [--no-build] [target...]
+#
+# Targets: fuzz_webhook fuzz_http_request fuzz_config fuzz_template (default: all, one after the other).
+# Each runs N seconds (default 30) on a copy of its committed corpus, tests/fuzz/corpus/<target>, in
+# build/fuzz/corpus-work/<target> (new inputs land there; the committed corpus is only read), with the
+# dictionary tests/fuzz/<target>.dict when there is one. Crashes, leaks, timeouts (-timeout=10) and
+# out-of-memory (-rss_limit_mb=2048) are written to build/fuzz/artifacts/<target>/ and make the script exit 1;
+# reproduce one with `build/fuzz/tests/fuzz/<target> <file>`. Per target it prints execs, exec/s, coverage
+# (cov: edges, ft: features) and the corpus size.
+#
+# --merge   after the runs, minimise what the runs found into the committed corpus (libFuzzer -merge=1: only
+#           inputs that add coverage are copied, named by their SHA-1). For developers; CI never merges.
+#           `--seconds 0 --merge` merges what earlier runs left in corpus-work without fuzzing again.
+# --no-build  use the binaries already in build/fuzz.
+# FUZZ_JOBS (default 2) is the build's -j; FUZZ_NICE (default 10) the runs' nice level.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+all_targets=(fuzz_webhook fuzz_http_request fuzz_config fuzz_template)
+seconds=30
+merge=0
+build=1
+targets=()
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --seconds) [[ $# -ge 2 && "$2" =~ ^[0-9]+$ ]] || { usage >&2; exit 2; }; seconds="$2"; shift 2 ;;
+    --seconds=*) seconds="${1#*=}"; [[ "$seconds" =~ ^[0-9]+$ ]] || { usage >&2; exit 2; }; shift ;;
+    --merge) merge=1; shift ;;
+    --no-build) build=0; shift ;;
+    -h|--help) usage; exit 0 ;;
+    -*) echo "fuzz.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
+    *)
+      [[ " ${all_targets[*]} " == *" $1 "* ]] || { echo "fuzz.sh: unknown target $1 (have: ${all_targets[*]})" >&2; exit 2; }
+      targets+=("$1"); shift ;;
+  esac
+done
+[[ ${#targets[@]} -gt 0 ]] || targets=("${all_targets[@]}")
+
+build_dir=build/fuzz
+bin_dir="$build_dir/tests/fuzz"
+if [[ $build -eq 1 ]]; then
+  mkdir -p "$build_dir"
+  cmake --preset fuzz >"$build_dir/configure.log" 2>&1 || { cat "$build_dir/configure.log" >&2; exit 1; }
+  cmake --build "$build_dir" -j "${FUZZ_JOBS:-2}" --target "${targets[@]}"
+fi
+
+# Largest input libFuzzer generates, per target: a few KB for texts; the HTTP target needs room for a
+# header block over the 16 KiB limit (431) and a pipelined series of signed deliveries.
+max_len_for() {
+  case "$1" in
+    fuzz_http_request) echo 20480 ;;
+    fuzz_config) echo 8192 ;;
+    *) echo 4096 ;;
+  esac
+}
+
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+
+summary=()
+failed=0
+for t in "${targets[@]}"; do
+  exe="$bin_dir/$t"
+  [[ -x "$exe" ]] || { echo "fuzz.sh: $exe is missing (run without --no-build)" >&2; exit 1; }
+  seeds="tests/fuzz/corpus/$t"
+  work="$build_dir/corpus-work/$t"
+  artifacts="$build_dir/artifacts/$t"
+  log="$build_dir/logs/$t.log"
+  mkdir -p "$work" "$artifacts" "$(dirname "$log")"
+  max_len=$(max_len_for "$t")
+  if [[ $seconds -gt 0 ]]; then
+    cp -n "$seeds"/* "$work"/ 2>/dev/null || true
+    args=(-max_total_time="$seconds" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+          -artifact_prefix="$artifacts/")
+    [[ -f "tests/fuzz/$t.dict" ]] && args+=(-dict="tests/fuzz/$t.dict")
+    echo "== $t: ${seconds}s, -max_len=$max_len, corpus $work ($(ls "$work" | wc -l) files)"
+    status=0
+    # The outer timeout only guards against a run that libFuzzer itself cannot stop.
+    timeout --kill-after=10 $((seconds + 120)) nice -n "${FUZZ_NICE:-10}" "$exe" "${args[@]}" "$work" >"$log" 2>&1 \
+      || status=$?
+    last=$(grep -E '^#[0-9]+' "$log" | grep 'cov:' | tail -n 1 || true)
+    cov=$(sed -nE 's/.* cov: ([0-9]+).*/\1/p' <<<"$last")
+    ft=$(sed -nE 's/.* ft: ([0-9]+).*/\1/p' <<<"$last")
+    corp=$(sed -nE 's/.* corp: ([0-9]+\/[0-9]+[a-zA-Z]*).*/\1/p' <<<"$last")
+    execs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+)/\1/p' "$log")
+    rate=$(sed -nE 's/^stat::average_exec_per_sec: *([0-9]+)/\1/p' "$log")
+    rss=$(sed -nE 's/^stat::peak_rss_mb: *([0-9]+)/\1/p' "$log")
+    line="$t: ${execs:-?} execs, ${rate:-?} exec/s, cov: ${cov:-?} ft: ${ft:-?}, corpus ${corp:-?} (files/bytes), peak rss ${rss:-?} MB"
+    if [[ $status -ne 0 ]]; then
+      failed=1
+      line="$line -- FAILED (exit $status)"
+      echo "---- $t failed; the end of $log:" >&2
+      tail -n 60 "$log" >&2
+      ls -1 "$artifacts" >&2 || true
+    fi
+    echo "$line"
+    summary+=("$line")
+  fi
+  if [[ $merge -eq 1 ]]; then
+    before=$(ls "$seeds" | wc -l)
+    "$exe" -merge=1 -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 "$seeds" "$work" >"$build_dir/logs/$t.merge.log" 2>&1
+    echo "$t: merged into $seeds: $before -> $(ls "$seeds" | wc -l) files"
+  fi
+done
+
+if [[ ${#summary[@]} -gt 0 ]]; then
+  echo "== summary (${seconds}s per target)"
+  printf '%s\n' "${summary[@]}"
+fi
+exit $failed
