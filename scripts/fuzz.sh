@@ -8,8 +8,8 @@
 # build/fuzz/corpus-work/<target> (new inputs land there; the committed corpus is only read), with the
 # dictionary tests/fuzz/<target>.dict when there is one. Crashes, leaks, timeouts (-timeout=10) and
 # out-of-memory (-rss_limit_mb=2048) are written to build/fuzz/artifacts/<target>/ and make the script exit 1;
-# reproduce one with `build/fuzz/tests/fuzz/<target> <file>`. Per target it prints execs, exec/s, coverage
-# (cov: edges, ft: features) and the corpus size.
+# reproduce one with `build/fuzz/tests/fuzz/<target> <file>`. Each run's log goes to build/fuzz/logs/. Per target
+# it prints execs, exec/s, coverage (cov: edges, ft: features) and the corpus size.
 #
 # --merge   after the runs, minimise what the runs found into the committed corpus (libFuzzer -merge=1: only
 #           inputs that add coverage are copied, named by their SHA-1). For developers; CI never merges.
@@ -69,7 +69,7 @@ for t in "${targets[@]}"; do
   seeds="tests/fuzz/corpus/$t"
   work="$build_dir/corpus-work/$t"
   artifacts="$build_dir/artifacts/$t"
-  log="$build_dir/logs/$t.log"
+  log="$build_dir/logs/$t-$(date +%Y%m%d-%H%M%S)-$$.log"  # one per run: runs may overlap
   mkdir -p "$work" "$artifacts" "$(dirname "$log")"
   max_len=$(max_len_for "$t")
   if [[ $seconds -gt 0 ]]; then
@@ -82,13 +82,15 @@ for t in "${targets[@]}"; do
     # The outer timeout only guards against a run that libFuzzer itself cannot stop.
     timeout --kill-after=10 $((seconds + 120)) nice -n "${FUZZ_NICE:-10}" "$exe" "${args[@]}" "$work" >"$log" 2>&1 \
       || status=$?
-    last=$(grep -E '^#[0-9]+' "$log" | grep 'cov:' | tail -n 1 || true)
+    # The log may hold binary bytes (inputs echoed on a crash): grep -a, and the last value of each figure.
+    last=$(grep -a -E '^#[0-9]+' "$log" | grep -a 'cov:' | tail -n 1 || true)
     cov=$(sed -nE 's/.* cov: ([0-9]+).*/\1/p' <<<"$last")
     ft=$(sed -nE 's/.* ft: ([0-9]+).*/\1/p' <<<"$last")
     corp=$(sed -nE 's/.* corp: ([0-9]+\/[0-9]+[a-zA-Z]*).*/\1/p' <<<"$last")
-    execs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+)/\1/p' "$log")
-    rate=$(sed -nE 's/^stat::average_exec_per_sec: *([0-9]+)/\1/p' "$log")
-    rss=$(sed -nE 's/^stat::peak_rss_mb: *([0-9]+)/\1/p' "$log")
+    stat() { grep -a -E "^stat::$1:" "$log" | tail -n 1 | sed -nE 's/.*: *([0-9]+).*/\1/p'; }
+    execs=$(stat number_of_executed_units)
+    rate=$(stat average_exec_per_sec)
+    rss=$(stat peak_rss_mb)
     line="$t: ${execs:-?} execs, ${rate:-?} exec/s, cov: ${cov:-?} ft: ${ft:-?}, corpus ${corp:-?} (files/bytes), peak rss ${rss:-?} MB"
     if [[ $status -ne 0 ]]; then
       failed=1
@@ -102,6 +104,7 @@ for t in "${targets[@]}"; do
   fi
   if [[ $merge -eq 1 ]]; then
     before=$(ls "$seeds" | wc -l)
+    mkdir -p "$build_dir/logs"
     "$exe" -merge=1 -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 "$seeds" "$work" >"$build_dir/logs/$t.merge.log" 2>&1
     echo "$t: merged into $seeds: $before -> $(ls "$seeds" | wc -l) files"
   fi

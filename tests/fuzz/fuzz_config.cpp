@@ -7,7 +7,8 @@
 //   - a config without problems has what the contract requires: a database path, at least one webhook path,
 //     rules with a unique name, triggers and actions, move/copy with a folder, notify naming a configured
 //     channel with a subject or body, and every template compiling;
-//   - building the matcher from it and matching payloads never throws.
+//   - building the matcher from it and matching payloads never throws, and returns (a -timeout=10 run fails on
+//     a match that backtracks for long: that is how back-references came to be refused).
 #include "spacehook/config/load.hpp"
 #include "spacehook/rules/matcher.hpp"
 #include "spacehook/rules/template.hpp"
@@ -81,6 +82,7 @@ void check_matching(const config::settings& s) {
         {"sbox-1", "539564", "report-2025.DOCX"},
         {"", "", ""},
         {"1", "2", "\xFF\xFE invalid utf-8 \xC3"},
+        {"3", "4", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.pdf"},  // what exponential backtracking chokes on
     };
     static const rules::ancestry path{"1", "86193", "8410"};
     for (const auto& p : payloads) {

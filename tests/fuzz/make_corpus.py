@@ -221,7 +221,7 @@ FULL["rules"] += [
             {"notify": {"channel": "teams", "body": "{{event.id}} {{event.trigger}} {{event.created_on}} "
                                                      "{{webhook.id}} {{webhook.name}} {{actor.id}} {{actor.email}} "
                                                      "{{file.folder_id}} {{file.version}} {{file.ext}} {{file.size}}"}}]},
-    {"name": "backref", "on": ["file.uploaded"], "if": {"title": {"regex": "^(a+)+\\1b$"}},
+    {"name": "lookahead", "on": ["file.uploaded"], "if": {"title": {"regex": "^(?:inv|rech)\\w*(?=\\.pdf$)"}},
      "do": [{"comment": {"text": "x"}}]}]
 write("fuzz_config", "every-key", json.dumps(FULL, indent=1))
 
@@ -248,6 +248,10 @@ write("fuzz_config", "regex-numbers",  # found by fuzz_config: overlong \\N and 
 write("fuzz_config", "retention-overflow",  # found by fuzz_config: clock::parse_duration_ms overflowed
       '{"database": "/tmp/s.db", "webhooks": [{"path": "/h", "secrets": []}], '
       '"retention": {"succeeded_after": "00000000000000000008431504991845584437d", "interval": "106751991168d"}}')
+write("fuzz_config", "regex-backref",  # found by fuzz_config: a back-reference backtracked for minutes
+      '{"database": "/tmp/s.db", "webhooks": [{"path": "/h", "secrets": []}], "docspace": {"base_url": '
+      '"http://127.0.0.1:9", "api_key": "k"}, "rules": [{"name": "a", "on": ["*"], "if": {"title": {"regex": '
+      '"^(a|a)+\\\\1b$"}}, "do": [{"comment": {"text": "x"}}]}]}')
 write("fuzz_config", "not-json", '{"database": "/tmp/s.db", "webhooks": [')
 
 

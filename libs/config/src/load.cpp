@@ -379,6 +379,17 @@ bool has_oversized_regex_number(std::string_view re) {
     return false;
 }
 
+// \1 ... \9 anywhere (an escaped backslash does not count). Back-references need a backtracking matcher, whose
+// time grows exponentially with the title on patterns such as ^(a|a)+\1b$; rules::title_pattern refuses them too.
+bool has_back_reference(std::string_view re) {
+    for (std::size_t i = 0; i + 1 < re.size(); ++i) {
+        if (re[i] != '\\') continue;
+        if (re[i + 1] >= '1' && re[i + 1] <= '9') return true;
+        ++i;
+    }
+    return false;
+}
+
 void read_title(const json::value& v, const std::string& p, reader& r, rule_filter& f) {
     auto* o = r.object(v, p);
     if (!o) return;
@@ -399,7 +410,10 @@ void read_title(const json::value& v, const std::string& p, reader& r, rule_filt
     if (cs == "sensitive") t.case_sensitive = true;
     else if (cs != "insensitive") r.fail(p + ".case", "must be \"sensitive\" or \"insensitive\"");
     if (t.kind == title_match::regex && kinds == 1) {
-        if (has_oversized_regex_number(t.pattern)) {
+        if (has_back_reference(t.pattern)) {
+            r.fail(p + ".regex", "back-references (\\1 ... \\9) are not supported in title regexes: matching one "
+                                 "could take time exponential in the title's length");
+        } else if (has_oversized_regex_number(t.pattern)) {
             r.fail(p + ".regex", fmt::format("invalid regular expression: a repeat count or back-reference number "
                                              "has more than {} digits",
                                              max_regex_number_digits));

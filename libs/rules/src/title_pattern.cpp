@@ -15,11 +15,13 @@ struct title_pattern::regex_holder {
     std::wregex re;     // the pattern, for regex_search
     std::wregex whole;  // breadth-first only: [\s\S]*(?:pattern)[\s\S]*, for regex_match on long titles
     bool breadth_first = false;
+    bool has_whole = false;  // `whole` compiled with the same groups as `re`
 };
 
 namespace {
 // Backtracking std::regex recurses about once per title character; past this many code points a
-// backtracking regex (one with back-references) does not match rather than risk the stack.
+// backtracking regex (only without libstdc++, which runs every accepted pattern breadth-first) does not
+// match rather than risk the stack.
 constexpr std::size_t max_backtracking_title = 1000;
 // A breadth-first regex_search restarts at every position: O(title^2 x pattern). Titles longer than this
 // use the one-pass whole-title form, which has a higher constant cost.
@@ -385,16 +387,31 @@ void title_pattern::compile_regex() {
     // recursion bounded by the pattern. regex_search with it restarts at each position, which is fast for
     // titles of usual length; for long ones, [\s\S]*(?:pattern)[\s\S]* matched against the whole title
     // makes one pass and means the same (^, $, \b and lookaheads still see the whole title).
-    // Back-references need backtracking; patterns with them keep the default executor.
+    // Back-references need backtracking, which takes time exponential in the title's length on patterns
+    // such as ^(a|a)+\1b$ (about a second for 24 characters in a release build, doubling with each one), on
+    // the ingestion path for a title any DocSpace user chooses: a pattern with one is refused (found by
+    // tests/fuzz/fuzz_config). libstdc++ refuses them in polynomial mode, which is how they are detected.
+    const auto bfs = flags | std::regex_constants::__polynomial;
+    regex_holder h;
+    h.breadth_first = true;
     try {
-        const auto bfs = flags | std::regex_constants::__polynomial;
-        regex_holder h{std::wregex(body, bfs), std::wregex(L"[\\s\\S]*(?:" + body + L")[\\s\\S]*", bfs), true};
-        if (h.whole.mark_count() == plain.mark_count()) {
-            regex_ = std::make_shared<const regex_holder>(std::move(h));
-            return;
-        }
+        h.re = std::wregex(body, bfs);
+    } catch (const std::regex_error& e) {
+        if (e.code() == std::regex_constants::error_complexity)
+            error_ = fmt::format("regex \"{}\" uses a back-reference (\\1 ... \\9); title regexes do not support "
+                                 "them, since matching one could take time exponential in the title's length",
+                                 filter_.pattern);
+        else
+            error_ = fmt::format("regex \"{}\" does not compile: {}", filter_.pattern, e.what());
+        return;
+    }
+    try {
+        h.whole = std::wregex(L"[\\s\\S]*(?:" + body + L")[\\s\\S]*", bfs);
+        h.has_whole = h.whole.mark_count() == h.re.mark_count();
     } catch (const std::regex_error&) {
     }
+    regex_ = std::make_shared<const regex_holder>(std::move(h));
+    return;
 #endif
     regex_ = std::make_shared<const regex_holder>(regex_holder{std::move(plain), {}, false});
 }
@@ -407,7 +424,7 @@ bool title_pattern::regex_matches(std::string_view title) const {
     const auto& h = *regex_;
     if (!h.breadth_first && buffer.size() > max_backtracking_title) return false;
     try {
-        if (h.breadth_first && buffer.size() > max_restarting_title) return std::regex_match(buffer, h.whole);
+        if (h.has_whole && buffer.size() > max_restarting_title) return std::regex_match(buffer, h.whole);
         return std::regex_search(buffer, h.re);
     } catch (const std::regex_error&) {
         return false;  // error_complexity / error_stack on pathological input: treat as no match

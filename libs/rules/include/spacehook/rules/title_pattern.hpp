@@ -12,9 +12,9 @@
 //                   and so are the pattern's literals, \xHH and \uHHHH escapes, and bracket expressions
 //                   (`[A-Z]` takes 'q', `[^Ä]` rejects 'ä'); `[:upper:]`/`[:lower:]` mean `[:alpha:]`, as
 //                   with std::regex::icase; class escapes such as \w or \W keep their ASCII meaning.
-//                   Matching takes time linear in the title (libstdc++'s breadth-first executor), except
-//                   for patterns with back-references (\1), which backtrack: those never match titles
-//                   longer than 1000 code points, and can be slow on pathological patterns.
+//                   Matching takes time linear in the title (libstdc++'s breadth-first executor).
+//                   Back-references (\1 ... \9) are not supported: they need backtracking, whose time can
+//                   grow exponentially with the title, so a pattern with one does not compile (error()).
 //
 // Invalid UTF-8 never fails: bad bytes match only the same bad bytes. matches() does not allocate except
 // for regex filters (std::regex's own state; the decoded title reuses a per-thread buffer).
