@@ -29,6 +29,8 @@
 #include <optional>
 #include <variant>
 
+#include <fmt/format.h>
+
 namespace spacehook::http {
 namespace {
 
@@ -76,7 +78,7 @@ error_code parse_target(std::string_view url, target& t) {
     if (u.has_port() && (u.port().empty() || u.port() == default_port)) t.host_header = std::string(u.encoded_host());
     t.path_query = std::string(u.encoded_target());
     if (t.path_query.empty()) t.path_query = "/";
-    t.pool_key = std::string(t.tls ? "https://" : "http://") + t.host + "|" + t.port;
+    t.pool_key = fmt::format("{}://{}|{}", t.tls ? "https" : "http", t.host, t.port);
     return {};
 }
 

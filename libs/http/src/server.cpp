@@ -119,7 +119,6 @@ struct server::impl : std::enable_shared_from_this<impl> {
     tcp::acceptor acceptor;
     asio::steady_timer accept_pause;  // back-off after a failed accept; on the acceptor's context
     server_stats stats;
-    std::atomic<std::size_t> buffered_bodies{0};  // claimed by bodies being received (max_buffered_body_bytes)
     std::atomic<bool> stopping{false};
     std::atomic<bool> accepting{false};
     const bool use_tls;
@@ -247,7 +246,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
             // A body is read whole before the handler (and so before any signature check) sees it: claim the
             // announced length (chunked: max_body_bytes) from a budget shared by all connections, so
             // unauthenticated clients cannot make us hold max_connections x max_body_bytes.
-            body_claim claim(self.buffered_bodies);
+            body_claim claim(self.stats.buffered_body_bytes);
             if (!ec && !parser.is_done()) {
                 const auto announced = parser.content_length();
                 const std::size_t wanted = announced ? static_cast<std::size_t>(*announced) : opt.max_body_bytes;

@@ -151,6 +151,16 @@ void app::impl::start() {
         if (status == 503) m->unavailable.inc();
     };
     server = std::make_unique<http::server>(raw, so, [this](http::request& req) { return door.handle(req); });
+    // Registered after the server exists; /metrics is served by it, so it never runs after server.reset().
+    registry.on_collect([this] {
+        const auto& st = server->stats();
+        registry.get_gauge("spacehook_http_connections", "Open client connections.")
+            .set(static_cast<double>(st.connections_open.load()));
+        registry
+            .get_gauge("spacehook_http_body_bytes_buffered",
+                       "Bytes of request bodies being received, claimed from server.max_buffered_body_bytes.")
+            .set(static_cast<double>(st.buffered_body_bytes.load()));
+    });
     std::string host;
     std::uint16_t port = 0;
     if (!http::split_host_port(s.server.listen, host, port))

@@ -89,16 +89,6 @@ struct job_context {
     }
 };
 
-std::string_view result_name(result_kind k) {
-    switch (k) {
-    case result_kind::done: return "succeeded";
-    case result_kind::skipped: return "skipped";
-    case result_kind::retry: return "retry";
-    case result_kind::dead: return "dead";
-    }
-    return "?";
-}
-
 }  // namespace
 
 struct pool::impl : std::enable_shared_from_this<impl> {

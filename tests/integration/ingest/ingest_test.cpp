@@ -156,6 +156,13 @@ TEST_SUITE("ingest") {
         test::raw_conn b(f.port());
         REQUIRE(a->write(head(1 << 20) + std::string(1000, 'x')));
         REQUIRE(b.write(head(1 << 20) + std::string(1000, 'x')));
+        // Both claims are made before the first probe: a probe read first would take budget one of them needs.
+        auto buffered = [&] {
+            auto m = test::request(f.port(), "GET", "/metrics").body;
+            auto at = m.find("\nspacehook_http_body_bytes_buffered ");
+            return at == std::string::npos ? std::string{} : m.substr(at + 36, m.find('\n', at + 1) - at - 36);
+        };
+        REQUIRE(test::poll_until([&] { return buffered() == "2097152"; }));
         // A complete unsigned 128 KiB body is answered 401 while it fits and 503 once the two hold the budget.
         const std::string probe = head(128 << 10) + std::string(128 << 10, 'x');
         auto probe_status = [&] {
@@ -168,7 +175,8 @@ TEST_SUITE("ingest") {
         CHECK(f.post(body_for("30")).status == 200);
         // One of the two gives up: its share comes back.
         a.reset();
-        REQUIRE(test::poll_until([&] { return probe_status() == 401; }));
+        REQUIRE(test::poll_until([&] { return buffered() == "1048576"; }));
+        CHECK(probe_status() == 401);
         CHECK(f.count("SELECT count(*) FROM events") == 1);
         // The 503s are counted with the other "retry later" answers.
         auto metrics = test::request(f.port(), "GET", "/metrics").body;

@@ -59,6 +59,7 @@ struct server_stats {
     std::atomic<std::uint64_t> timeouts{0};
     std::atomic<std::uint64_t> tls_failures{0};  // handshakes that failed or timed out
     std::atomic<std::uint64_t> busy{0};          // 503s over max_buffered_body_bytes
+    std::atomic<std::size_t> buffered_body_bytes{0};  // claimed by bodies being received (max_buffered_body_bytes)
 };
 
 // Helper to build a response with a body and content type; sets Content-Length.
