@@ -1,4 +1,5 @@
 // The real `spacehook serve` process: signals, restarts and what survives them.
+#include "deliveries.hpp"
 #include "process.hpp"
 #include "raw_http.hpp"
 #include "spacehook/store/sqlite.hpp"
@@ -26,23 +27,14 @@ std::string write_config(const test::temp_dir& dir) {
     return path;
 }
 
-std::string body_for(int id) {
-    return fmt::format(
-        R"({{"event":{{"id":{0},"createOn":"2025-06-10T09:15:42Z","createBy":"66faa6e4-f133-11ea-b126-00ffeec8b4ef","trigger":"file.uploaded"}},"payload":{{"id":{1},"parentId":8410,"title":"a.pdf","fileEntryType":2}},"webhook":{{"id":7}}}})",
-        id, 50000 + id);
-}
-
 int post(std::uint16_t port, int id) {
-    auto b = body_for(id);
+    auto b = test::uploaded_body(id);
     return test::request(port, "POST", "/docspace/webhook", b, {{"x-docspace-signature-256", webhook::sign(secret, b)}})
         .status;
 }
 
 std::int64_t event_count(const test::temp_dir& dir) {
-    store::database db(dir.file("spacehook.db"), {.read_only = true});
-    auto st = db.prepare("SELECT count(*) FROM events");
-    st.step();
-    return st.int64(0);
+    return test::count_rows(dir.file("spacehook.db"), "SELECT count(*) FROM events");
 }
 }  // namespace
 
@@ -64,7 +56,7 @@ TEST_SUITE("serve binary") {
 
         serve.start();
         REQUIRE(serve.port() != 0);
-        auto b = body_for(7);
+        auto b = test::uploaded_body(7);
         auto dup = test::request(serve.port(), "POST", "/docspace/webhook", b,
                                  {{"x-docspace-signature-256", webhook::sign(secret, b)}});
         CHECK(dup.body == R"({"status":"duplicate"})");

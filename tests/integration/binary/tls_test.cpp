@@ -1,6 +1,7 @@
 // `spacehook serve` with server.tls: HTTPS on the listener, verified by a real TLS client against the
 // certificate it was given; plain HTTP gets nothing; SIGHUP re-reads rotated certificate files; `check` and
 // `healthcheck` know about TLS.
+#include "deliveries.hpp"
 #include "process.hpp"
 #include "raw_http.hpp"
 #include "spacehook/http/client.hpp"
@@ -43,17 +44,11 @@ std::string write_config(const test::temp_dir& dir, const tls_files& tls) {
     return path;
 }
 
-std::string body_for(int id) {
-    return fmt::format(
-        R"({{"event":{{"id":{0},"createOn":"2025-06-10T09:15:42Z","createBy":"66faa6e4-f133-11ea-b126-00ffeec8b4ef","trigger":"file.uploaded"}},"payload":{{"id":{1},"parentId":8410,"title":"a.pdf","fileEntryType":2}},"webhook":{{"id":7}}}})",
-        id, 50000 + id);
-}
-
 // One signed delivery over HTTPS, trusting only `ca_file` (empty: the system store only).
 boost::system::result<http::client_response> post_https(std::uint16_t port, int id, const std::string& ca_file) {
     asio::io_context io;
     http::client c(io.get_executor(), {.ca_file = ca_file});
-    auto b = body_for(id);
+    auto b = test::uploaded_body(id);
     return test::run_coro(io, [&]() -> awaitable<boost::system::result<http::client_response>> {
         http::client_request req;
         req.method = boost::beast::http::verb::post;
@@ -66,10 +61,7 @@ boost::system::result<http::client_response> post_https(std::uint16_t port, int 
 }
 
 std::int64_t event_count(const test::temp_dir& dir) {
-    store::database db(dir.file("spacehook.db"), {.read_only = true});
-    auto st = db.prepare("SELECT count(*) FROM events");
-    st.step();
-    return st.int64(0);
+    return test::count_rows(dir.file("spacehook.db"), "SELECT count(*) FROM events");
 }
 }  // namespace
 
@@ -91,8 +83,8 @@ TEST_SUITE("serve over TLS") {
         CHECK(untrusted.has_error());
 
         // Plain HTTP to the TLS port: the bytes are not a ClientHello, the handshake fails, no HTTP answer.
-        auto plain = test::request(serve.port(), "POST", "/docspace/webhook", body_for(3),
-                                   {{"x-docspace-signature-256", webhook::sign(secret, body_for(3))}});
+        auto plain = test::request(serve.port(), "POST", "/docspace/webhook", test::uploaded_body(3),
+                                   {{"x-docspace-signature-256", webhook::sign(secret, test::uploaded_body(3))}});
         CHECK(plain.status == 0);
         CHECK(event_count(dir) == 1);
 

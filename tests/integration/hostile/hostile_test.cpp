@@ -8,6 +8,7 @@
 // grow with the volume allocated and rarely shrink, so the bounds below are set against the attack's size (a
 // 100 MB upload must not cost anything near 100 MB), not against a release build's figures
 // (bench/hostile/run.sh measures those).
+#include "deliveries.hpp"
 #include "hostile_support.hpp"
 #include "raw_http.hpp"
 #include "spacehook/store/sqlite.hpp"
@@ -35,12 +36,6 @@ constexpr long rss_scale = 3;
 #else
 constexpr long rss_scale = 1;
 #endif
-
-std::string body_for(int id, std::string_view title = "a.pdf") {
-    return fmt::format(
-        R"({{"event":{{"id":{0},"createOn":"2025-06-10T09:15:42Z","createBy":"66faa6e4-f133-11ea-b126-00ffeec8b4ef","trigger":"file.uploaded"}},"payload":{{"id":{1},"parentId":8410,"title":"{2}","fileEntryType":2}},"webhook":{{"id":7}}}})",
-        id, 50000 + id, title);
-}
 
 std::string signed_request(const std::string& body, bool keep_alive = true) {
     return test::make_request("POST", "/docspace/webhook", body, {{"x-docspace-signature-256", webhook::sign(secret, body)}},
@@ -83,10 +78,7 @@ struct fixture {
     pid_t pid() const { return serve->pid(); }
 
     std::int64_t count(const char* table) {
-        store::database db(dir.file("spacehook.db"), {.read_only = true});
-        auto st = db.prepare(fmt::format("SELECT count(*) FROM {}", table));
-        st.step();
-        return st.int64(0);
+        return test::count_rows(dir.file("spacehook.db"), fmt::format("SELECT count(*) FROM {}", table));
     }
     std::int64_t events() { return count("events"); }
     std::int64_t jobs() { return count("jobs"); }
@@ -103,7 +95,7 @@ struct fixture {
     void check_still_serving(int id) {
         REQUIRE(serve->alive());
         auto events_before = events(), jobs_before = jobs();
-        auto b = body_for(id);
+        auto b = test::uploaded_body(id);
         auto r = test::request(port(), "POST", "/docspace/webhook", b, {{"x-docspace-signature-256", webhook::sign(secret, b)}});
         CHECK(r.status == 200);
         CHECK(r.body == accepted);
@@ -250,7 +242,7 @@ TEST_SUITE("hostile input") {
         // The 10,001st connection carries a delivery and stays open.
         test::raw_conn extra(f.port());
         auto t1 = clock_type::now();
-        REQUIRE(extra.write(signed_request(body_for(1))));
+        REQUIRE(extra.write(signed_request(test::uploaded_body(1))));
         auto r = extra.read_response();
         auto delivery_ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - t1).count();
         CHECK(r.status == 200);
@@ -259,7 +251,7 @@ TEST_SUITE("hostile input") {
         CHECK(f.events() == 1);
 
         // The 10,002nd is over the cap: 503, Connection: close, closed, and nothing read from it.
-        auto over = exchange(f.port(), once(signed_request(body_for(2))), {.deadline = 5s});
+        auto over = exchange(f.port(), once(signed_request(test::uploaded_body(2))), {.deadline = 5s});
         CHECK(over.status() == 503);
         CHECK(over.has("Connection: close"));
         CHECK(over.has("Retry-After: 1"));
@@ -411,7 +403,7 @@ TEST_SUITE("hostile input") {
             auto q = server_side(f.port());
             return q.established == static_cast<std::size_t>(held) && q.unread == 0;
         }, 20s));
-        auto b = body_for(1);
+        auto b = test::uploaded_body(1);
         auto r = test::request(f.port(), "POST", "/docspace/webhook", b, {{"x-docspace-signature-256", webhook::sign(secret, b)}});
         MESSAGE(fmt::format("small delivery while the budget is held: {} {}", r.status, r.body));
         CHECK(r.status == 200);
@@ -423,10 +415,10 @@ TEST_SUITE("hostile input") {
 
     TEST_CASE("pipelined requests in one write are answered in order, each delivery stored once") {
         fixture f;
-        const auto a = body_for(1), b = body_for(2), e = body_for(3);
+        const auto a = test::uploaded_body(1), b = test::uploaded_body(2), e = test::uploaded_body(3);
         std::string batch = signed_request(a) + signed_request(b) + signed_request(a) +
-                            test::make_request("POST", "/docspace/webhook", body_for(4),
-                                               {{"x-docspace-signature-256", webhook::sign("wrong", body_for(4))}}) +
+                            test::make_request("POST", "/docspace/webhook", test::uploaded_body(4),
+                                               {{"x-docspace-signature-256", webhook::sign("wrong", test::uploaded_body(4))}}) +
                             signed_request("{not json") + signed_request(e) +
                             test::make_request("GET", "/healthz", "", {}, false);
         auto r = exchange(f.port(), once(batch), {.deadline = 10s});
@@ -454,7 +446,7 @@ TEST_SUITE("hostile input") {
               "and close, and what follows is never read") {
         fixture f;
         std::string malformed;
-        const std::string sig = webhook::sign(secret, body_for(2));
+        const std::string sig = webhook::sign(secret, test::uploaded_body(2));
         SUBCASE("a Content-Length that is not a number") {
             malformed = "POST /docspace/webhook HTTP/1.1\r\nHost: x\r\nContent-Length: 12x\r\n\r\n";
         }
@@ -475,7 +467,7 @@ TEST_SUITE("hostile input") {
             malformed = "POST /docspace/webhook HTTP/1.1\r\nHost: x\r\nx-docspace-signature-256: " + sig +
                         "\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nabc\r\n0\r\n\r\n";
         }
-        auto batch = signed_request(body_for(1)) + malformed + signed_request(body_for(3));
+        auto batch = signed_request(test::uploaded_body(1)) + malformed + signed_request(test::uploaded_body(3));
         auto r = exchange(f.port(), once(batch), {.deadline = 10s});
         auto responses = parse_responses(r.received);
         REQUIRE(responses.size() == 2);
@@ -522,7 +514,7 @@ TEST_SUITE("hostile input") {
         fixture f;
         std::vector<std::pair<std::string, std::string>> headers;
         for (int i = 0; i < 1000; ++i) headers.emplace_back(fmt::format("X-{}", i), "v");  // about 10 kB
-        auto b = body_for(1);
+        auto b = test::uploaded_body(1);
         headers.emplace_back("x-docspace-signature-256", webhook::sign(secret, b));
         auto r = exchange(f.port(), once(test::make_request("POST", "/docspace/webhook", b, headers, false)));
         CHECK(r.status() == 200);
@@ -563,7 +555,7 @@ TEST_SUITE("hostile input") {
                 ::fcntl(conns.back().get(), F_SETFL, ::fcntl(conns.back().get(), F_GETFL) | O_NONBLOCK);
             }
             auto t0 = clock_type::now();
-            auto b = body_for(1);
+            auto b = test::uploaded_body(1);
             auto ok = test::request(f.port(), "POST", "/docspace/webhook", b,
                                     {{"x-docspace-signature-256", webhook::sign(secret, b)}});
             CHECK(ok.status == 200);
@@ -593,7 +585,7 @@ TEST_SUITE("hostile input") {
             CHECK(f.events() == 1);
         }
         SUBCASE("a body trickled one byte at a time is cut off by the request timeout") {
-            auto b = body_for(1);
+            auto b = test::uploaded_body(1);
             source trickle = [head = signed_request(b).substr(0, signed_request(b).size() - b.size()), b, i = std::size_t{0},
                               first = true]() mutable -> std::string {
                 if (first) {
@@ -622,7 +614,7 @@ TEST_SUITE("hostile input") {
             std::string body;
         };
         // Spliced raw into the JSON string of payload.title.
-        auto in_title = [](const char* what, std::string title) { return bad_body{what, body_for(1, title)}; };
+        auto in_title = [](const char* what, std::string title) { return bad_body{what, test::uploaded_body(1, title)}; };
         const bad_body cases[] = {
             in_title("byte FF", "a\xFF" "b"),
             in_title("a lone continuation byte", "a\x80" "b"),
@@ -653,7 +645,7 @@ TEST_SUITE("hostile input") {
         CHECK(f.events() == 0);
         CHECK(f.jobs() == 0);
         // Valid multi-byte text, raw and escaped (a surrogate pair), is accepted and kept byte for byte.
-        auto good = body_for(2, "\xC3\x9C" "bersicht \xE2\x9C\x93 \xF0\x9D\x84\x9E \\u00e9 \\uD83D\\uDE00");
+        auto good = test::uploaded_body(2, "\xC3\x9C" "bersicht \xE2\x9C\x93 \xF0\x9D\x84\x9E \\u00e9 \\uD83D\\uDE00");
         auto ok = test::request(f.port(), "POST", "/docspace/webhook", good,
                                 {{"x-docspace-signature-256", webhook::sign(secret, good)}});
         CHECK(ok.status == 200);
