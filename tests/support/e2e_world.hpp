@@ -162,12 +162,20 @@ public:
         return store::get_steps(db, job_id);
     }
 
-    // Every webhook delivery is done and no job is queued, retrying or running.
+    // Every webhook delivery is done and no job is queued, retrying or running. The deliveries are read before
+    // and after the jobs: a job's last call can make DocSpace publish a new delivery (file.updated for a comment)
+    // just before the job is committed as finished, which a single read before the jobs would miss.
     bool settled() const {
-        for (const auto& d : ds->deliveries())
-            if (!d.done) return false;
+        auto all_done = [&](std::size_t& count) {
+            auto deliveries = ds->deliveries();
+            count = deliveries.size();
+            return std::all_of(deliveries.begin(), deliveries.end(), [](const auto& d) { return d.done; });
+        };
+        std::size_t before = 0, after = 0;
+        if (!all_done(before)) return false;
         auto s = job_states();
-        return s["queued"] + s["retrying"] + s["running"] == 0;
+        if (s["queued"] + s["retrying"] + s["running"] != 0) return false;
+        return all_done(after) && after == before;
     }
 
     // Waits until settled(); false when `timeout` passed first.

@@ -87,14 +87,23 @@ public:
             return port_ != 0 || !alive();
         });
     }
-    bool alive() { return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0; }
-    // Sends `sig` and waits for the exit; returns the exit code (128+signal when killed).
-    int stop(int sig = SIGTERM) {
-        ::kill(pid_, sig);
-        int status = 0;
-        ::waitpid(pid_, &status, 0);
+    // False once the process has exited; it is then reaped here (its status kept for stop()), so its pid is
+    // never signalled again.
+    bool alive() {
+        if (pid_ <= 0) return false;
+        if (::waitpid(pid_, &status_, WNOHANG) == 0) return true;
         pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        return false;
+    }
+    // Sends `sig` and waits for the exit; returns the exit code (128+signal when killed). A process that had
+    // already exited is not signalled: its own exit code is returned.
+    int stop(int sig = SIGTERM) {
+        if (pid_ > 0) {
+            ::kill(pid_, sig);
+            ::waitpid(pid_, &status_, 0);
+            pid_ = -1;
+        }
+        return WIFEXITED(status_) ? WEXITSTATUS(status_) : 128 + WTERMSIG(status_);
     }
     bool signal(int sig) { return pid_ > 0 && ::kill(pid_, sig) == 0; }
     std::uint16_t port() const { return port_; }
@@ -105,6 +114,7 @@ private:
     const temp_dir& dir_;
     std::string config_;
     pid_t pid_ = -1;
+    int status_ = 0;  // the wait status of the last process that exited
     std::uint16_t port_ = 0;
     std::size_t log_offset_ = 0;
 };

@@ -154,6 +154,12 @@ TEST_SUITE("crash loop") {
             std::this_thread::sleep_for(std::chrono::milliseconds(life_ms(rng)));  // the schedule, not a wait
             killed += serve.stop(SIGKILL) == 128 + SIGKILL;
             serve.start();
+            // Between the kill and the new bind the port is free, and another test's bind(0) may take it for a
+            // while: the new process then exits ("cannot listen"), and is started again.
+            for (int tries = 1; serve.port() != port && tries < 25; ++tries) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(200));  // a retry delay, not a wait
+                serve.start();
+            }
             REQUIRE(serve.port() == port);
         }
         uploading.store(false);
