@@ -56,6 +56,16 @@ const std::map<std::string, std::string> example_env{{"SPACEHOOK_ADMIN_TOKEN", "
                                                       {"DOCSPACE_API_KEY", "sk-abc"},
                                                       {"DOCSPACE_WEBHOOK_SECRET", "S3cret-Key_01"},
                                                       {"SMTP_PASSWORD", "pw"}};
+
+// A config whose one rule filters titles by `pattern` (a JSON string, escaped here).
+config::load_result load_regex(const std::string& pattern) {
+    return config::load(R"({"database": "/tmp/r.db", "webhooks": [{"path": "/h", "secrets": []}],
+      "docspace": {"base_url": "http://127.0.0.1:9", "api_key": "k"},
+      "rules": [{"name": "r", "on": ["*"], "if": {"title": {"regex": )" +
+                            boost::json::serialize(boost::json::string(pattern)) +
+                            R"(}}, "do": [{"comment": {"text": "x"}}]}]})",
+                        env({}));
+}
 }  // namespace
 
 TEST_SUITE("config load") {
@@ -152,14 +162,6 @@ TEST_SUITE("config load") {
     TEST_CASE("a title regex with an overlong repeat count or back-reference number is refused before std::regex") {
         // Found by tests/fuzz/fuzz_config: libstdc++ reads these digits into a long without an overflow check
         // (UBSan: signed integer overflow in regex_compiler.tcc _M_cur_int_value).
-        auto load_regex = [](const std::string& pattern) {
-            return config::load(R"({"database": "/tmp/r.db", "webhooks": [{"path": "/h", "secrets": []}],
-              "docspace": {"base_url": "http://127.0.0.1:9", "api_key": "k"},
-              "rules": [{"name": "r", "on": ["*"], "if": {"title": {"regex": )" +
-                                    boost::json::serialize(boost::json::string(pattern)) +
-                                    R"(}}, "do": [{"comment": {"text": "x"}}]}]})",
-                                env({}));
-        };
         for (const std::string pattern : {"a{99999999999999999999}", "a{1,99999999999999999999}", "x{12345678}"}) {
             CAPTURE(pattern);
             auto r = load_regex(pattern);
@@ -179,14 +181,6 @@ TEST_SUITE("config load") {
     TEST_CASE("a title regex with a back-reference is refused: matching it could take exponential time") {
         // Found by tests/fuzz/fuzz_config: ^(a|a)+\1b$ needs a backtracking matcher, about a second on a
         // 24-character title and twice as long for each further character, on the ingestion path.
-        auto load_regex = [](const std::string& pattern) {
-            return config::load(R"({"database": "/tmp/r.db", "webhooks": [{"path": "/h", "secrets": []}],
-              "docspace": {"base_url": "http://127.0.0.1:9", "api_key": "k"},
-              "rules": [{"name": "r", "on": ["*"], "if": {"title": {"regex": )" +
-                                    boost::json::serialize(boost::json::string(pattern)) +
-                                    R"(}}, "do": [{"comment": {"text": "x"}}]}]})",
-                                env({}));
-        };
         for (const std::string pattern : {"^(a|a)+\\1b$", "(a)\\1", "(x)(y)\\2", "[\\1]"}) {
             CAPTURE(pattern);
             CHECK(has_problem(load_regex(pattern), "$.rules[0].if.title.regex", "back-references"));
