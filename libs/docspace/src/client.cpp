@@ -56,8 +56,8 @@ client::client(asio::any_io_executor ex, client_settings settings)
 
 void client::close_idle() { http_.close_idle(); }
 
-awaitable<outcome<boost::json::value>> client::call(std::string_view endpoint, verb method, std::string path,
-                                                    std::string body) {
+awaitable<outcome<http::client_response>> client::send(std::string_view endpoint, verb method, std::string path,
+                                                       std::string body) {
     http::client_request req;
     req.method = method;
     req.url = base_ + path;
@@ -82,6 +82,13 @@ awaitable<outcome<boost::json::value>> client::call(std::string_view endpoint, v
     // An error page may echo the request (a debugging proxy, a WAF): the API key must not reach the error
     // message, which ends up in jobs.last_error and the log.
     if (res->status >= 300) redact(res->body, settings_.api_key);
+    co_return std::move(*res);
+}
+
+awaitable<outcome<boost::json::value>> client::call(std::string_view endpoint, verb method, std::string path,
+                                                    std::string body) {
+    auto res = co_await send(endpoint, method, std::move(path), std::move(body));
+    if (!res) co_return res.error();
     co_return wire::unwrap(*res, endpoint, std::chrono::system_clock::now());
 }
 
@@ -138,24 +145,24 @@ awaitable<outcome<std::optional<fileop>>> client::fileop_status(std::string op_i
     co_return std::optional<fileop>();
 }
 
-awaitable<outcome<fileop_result>> client::run_fileop(fileop_kind kind, entry_id file_id, entry_id dest_folder,
-                                                     config::conflict on_conflict, milliseconds poll_interval,
-                                                     milliseconds deadline) {
+awaitable<outcome<std::vector<fileop>>> client::my_fileops() {
+    auto r = co_await call("files.fileops.list", verb::get, "/api/2.0/files/fileops");
+    if (!r) co_return r.error();
+    co_return stamp(wire::to_fileops(*r), 200, "files.fileops.list");
+}
+
+awaitable<outcome<fileop_result>> client::await_fileop(fileop op, milliseconds poll_interval, milliseconds deadline) {
     const auto until = steady::now() + deadline;
-    auto started = co_await start_fileop(kind, std::move(file_id), std::move(dest_folder), on_conflict);
-    if (!started) co_return started.error();
     fileop_result result;
-    result.op = std::move(started).value();
+    result.op = std::move(op);
 
     auto interval = std::clamp(poll_interval, milliseconds(1), max_poll_interval);
     asio::steady_timer timer(ex_);
     while (!result.op.finished) {
         const auto now = steady::now();
         if (now >= until) {
-            api_error e;
-            e.endpoint = "files.fileops.status";
-            e.message = "timed out waiting for fileop";
-            co_return e;
+            result.timed_out = true;
+            co_return result;
         }
         timer.expires_after(std::min<steady::duration>(interval, until - now));
         auto [ec] = co_await timer.async_wait(tuple_awaitable);
@@ -181,6 +188,23 @@ awaitable<outcome<fileop_result>> client::run_fileop(fileop_kind kind, entry_id 
         result.op = std::move(**status);
     }
     co_return result;
+}
+
+awaitable<outcome<fileop_result>> client::run_fileop(fileop_kind kind, entry_id file_id, entry_id dest_folder,
+                                                     config::conflict on_conflict, milliseconds poll_interval,
+                                                     milliseconds deadline) {
+    const auto until = steady::now() + deadline;
+    auto started = co_await start_fileop(kind, std::move(file_id), std::move(dest_folder), on_conflict);
+    if (!started) co_return started.error();
+    auto r = co_await await_fileop(std::move(started).value(), poll_interval,
+                                   std::chrono::duration_cast<milliseconds>(until - steady::now()));
+    if (r && r->timed_out) {
+        api_error e;
+        e.endpoint = "files.fileops.status";
+        e.message = "timed out waiting for fileop";
+        co_return e;
+    }
+    co_return r;
 }
 
 awaitable<outcome<std::string>> client::set_comment(entry_id file_id, int version, std::string text) {
@@ -228,6 +252,17 @@ awaitable<outcome<std::vector<webhook_trigger>>> client::webhook_triggers() {
     auto r = co_await call("settings.webhook.triggers", verb::get, "/api/2.0/settings/webhook/triggers");
     if (!r) co_return r.error();
     co_return stamp(wire::to_triggers(*r), 200, "settings.webhook.triggers");
+}
+
+awaitable<outcome<webhook_log_page>> client::webhook_log(webhook_log_query q) {
+    constexpr std::string_view endpoint = "settings.webhooks.log";
+    auto res = co_await send(endpoint, verb::get,
+                             "/api/2.0/settings/webhooks/log" + wire::webhook_log_query_string(q), {});
+    if (!res) co_return res.error();
+    // The page's `total` sits beside "response" in the envelope, so this call reads the whole envelope.
+    auto envelope = wire::unwrap_envelope(*res, endpoint, std::chrono::system_clock::now());
+    if (!envelope) co_return envelope.error();
+    co_return stamp(wire::to_webhook_log_page(*envelope), 200, endpoint);
 }
 
 }  // namespace spacehook::docspace

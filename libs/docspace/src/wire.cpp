@@ -1,5 +1,7 @@
 #include "spacehook/docspace/wire.hpp"
 
+#include "spacehook/core/clock.hpp"
+
 #include <boost/beast/core/string.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -7,10 +9,17 @@
 #include <charconv>
 #include <ctime>
 
+#include <fmt/format.h>
+
 namespace spacehook::docspace {
 
 bool api_error::retryable() const {
     return status == 0 || status == 408 || status == 429 || (status >= 500 && status <= 599 && status != 501);
+}
+
+std::string api_error::describe() const {
+    return status == 0 ? fmt::format("DocSpace {} failed: {}", endpoint, message)
+                       : fmt::format("DocSpace {} answered {}: {}", endpoint, status, message);
 }
 
 bool api_error::permanent() const {
@@ -143,6 +152,13 @@ std::optional<std::int64_t> retry_after_ms(const http::client_response& res, std
 
 outcome<json::value> unwrap(const http::client_response& res, std::string_view endpoint,
                             std::chrono::system_clock::time_point now) {
+    auto envelope = unwrap_envelope(res, endpoint, now);
+    if (!envelope) return envelope.error();
+    return std::move(envelope->as_object().at("response"));
+}
+
+outcome<json::value> unwrap_envelope(const http::client_response& res, std::string_view endpoint,
+                                     std::chrono::system_clock::time_point now) {
     api_error err;
     err.status = res.status;
     err.endpoint = std::string(endpoint);
@@ -152,9 +168,7 @@ outcome<json::value> unwrap(const http::client_response& res, std::string_view e
     const json::object* envelope = ec ? nullptr : body.if_object();
 
     if (res.status >= 200 && res.status <= 299) {
-        if (envelope) {
-            if (auto it = envelope->find("response"); it != envelope->end()) return std::move(it->value());
-        }
+        if (envelope && envelope->contains("response")) return body;
         err.message = ec || res.body.empty() ? "unexpected response: body is not JSON"
                                              : "unexpected response: no \"response\" member";
         return err;
@@ -348,6 +362,41 @@ outcome<std::string> to_string_response(const json::value& response) {
     return shape_error("expected a string");
 }
 
+outcome<webhook_log_row> to_webhook_log_row(const json::value& dto) {
+    const auto* o = dto.if_object();
+    if (!o) return shape_error("webhook log entry is not an object");
+    webhook_log_row row;
+    row.id = num(*o, "id");
+    if (row.id <= 0) return shape_error("webhook log entry has no id");
+    row.config_name = str(*o, "configName");
+    row.trigger = num(*o, "trigger");
+    // ApiDateTime with its offset, UTC with Z, or no zone (UTC, read back from the database).
+    row.creation_time_ms = clock::parse_iso_ms(date_text(*o, "creationTime")).value_or(0);
+    const auto status = num(*o, "status");
+    row.status = status > 0 && status < 1000 ? static_cast<unsigned>(status) : 0;
+    row.request_payload = str(*o, "requestPayload");
+    row.request_headers = str(*o, "requestHeaders");
+    row.delivered = !date_text(*o, "delivery").empty();
+    return row;
+}
+
+outcome<webhook_log_page> to_webhook_log_page(const json::value& envelope) {
+    const auto* o = envelope.if_object();
+    if (!o) return shape_error("envelope is not an object");
+    auto response = o->find("response");
+    if (response == o->end() || !response->value().is_array()) return shape_error("webhook log is not an array");
+    webhook_log_page page;
+    page.rows.reserve(response->value().get_array().size());
+    for (const auto& item : response->value().get_array()) {
+        auto row = to_webhook_log_row(item);
+        if (row) page.rows.push_back(std::move(row).value());
+        else page.unreadable.push_back(row.error().message);  // one bad entry must not hide the others
+    }
+    auto total = o->find("total");
+    if (total != o->end() && !total->value().is_null()) page.total = num(*o, "total");
+    return page;
+}
+
 std::string_view conflict_name(config::conflict c) {
     switch (c) {
     case config::conflict::overwrite:
@@ -401,6 +450,23 @@ std::string webhook_enable_body(std::int64_t id, std::string_view name, std::str
     o["uri"] = uri;
     o["enabled"] = enabled;
     return json::serialize(o);
+}
+
+std::string webhook_log_query_string(const webhook_log_query& q) {
+    std::string out;
+    auto add = [&](std::string_view key, std::optional<std::int64_t> value) {
+        if (!value) return;
+        out += out.empty() ? '?' : '&';
+        out += key;
+        out += '=';
+        out += std::to_string(*value);
+    };
+    add("configId", q.config_id);
+    add("groupStatus", q.group_status);
+    add("eventId", q.event_id);
+    add("startIndex", q.start_index);
+    add("count", q.count);
+    return out;
 }
 
 std::string encode_component(std::string_view s) {

@@ -646,6 +646,46 @@ int docspace_sim::redeliver(int delivery_id) {
     return id;
 }
 
+int docspace_sim::add_log_row(int config_id, std::string payload, unsigned status) {
+    std::lock_guard lock(impl_->mu);
+    auto& m = *impl_;
+    auto cfg = m.configs.find(config_id);
+    if (cfg == m.configs.end()) throw std::invalid_argument(fmt::format("add_log_row: no webhook config {}", config_id));
+    delivery_entry d;
+    d.record.id = m.next_delivery_id++;
+    d.record.config_id = config_id;
+    d.record.config_name = cfg->second.name;
+    d.record.url = cfg->second.uri;
+    d.record.last_status = status;
+    d.record.done = true;
+    d.record.attempts.push_back({status, "injected", payload, "", m.now_ms()});
+    d.created_ms = m.now_s_ms();
+    d.request_payload = std::move(payload);
+    d.last_request_headers = R"({"Accept":["*/*"]})";
+    const int id = d.record.id;
+    m.deliveries.emplace(id, std::move(d));
+    return id;
+}
+
+void docspace_sim::set_webhook_enabled(int config_id, bool enabled) {
+    std::lock_guard lock(impl_->mu);
+    auto it = impl_->configs.find(config_id);
+    if (it == impl_->configs.end())
+        throw std::invalid_argument(fmt::format("set_webhook_enabled: no webhook config {}", config_id));
+    it->second.enabled = enabled;
+}
+
+void docspace_sim::remove_webhook(int config_id) {
+    std::lock_guard lock(impl_->mu);
+    if (!impl_->configs.erase(config_id))
+        throw std::invalid_argument(fmt::format("remove_webhook: no webhook config {}", config_id));
+}
+
+void docspace_sim::set_limited_access_for_users(bool on) {
+    std::lock_guard lock(impl_->mu);
+    impl_->limited_access_for_users = on;
+}
+
 std::vector<request_record> docspace_sim::requests() const {
     std::lock_guard lock(impl_->mu);
     return {impl_->requests.begin(), impl_->requests.end()};

@@ -29,12 +29,16 @@ namespace json = boost::json;
 struct delivery_entry {
     delivery_record record;
     webhook_body body;  // event/payload/webhook as published; event_id and retry fields set per attempt
-    // For the settings/webhooks/log view.
+    // For the settings/webhooks/log view. Times are whole seconds, as the DTO shows them, so a `delivery`
+    // read back is a deliveryFrom/deliveryTo bound that keeps its row.
     std::int64_t trigger_flag = 0;
     std::int64_t created_ms = 0;
+    // The RequestPayload column: the body as published (without event.id), for a manual retry the copied
+    // row's, and from the first attempt on the exact body of the last attempt.
+    std::string request_payload;
     std::string last_request_headers;
     std::string last_response_payload;
-    std::optional<std::int64_t> delivered_ms;
+    std::optional<std::int64_t> delivered_ms;  // set on success only
 };
 
 // A FileMoveCopyOperation as FileOperationsManager keeps it.
@@ -104,6 +108,7 @@ struct docspace_sim::impl : std::enable_shared_from_this<impl> {
     std::map<int, webhook_config_state> configs;
     std::map<int, std::int64_t> config_created_ms;
     int next_config_id = 1;
+    bool limited_access_for_users = false;
     std::map<int, delivery_entry> deliveries;
     int next_delivery_id = 1;
     std::deque<int> delivery_queue;
@@ -135,6 +140,9 @@ struct docspace_sim::impl : std::enable_shared_from_this<impl> {
     std::string free_title(entry_id folder, const std::string& title);
     file_state& create_file(entry_id folder, std::string title, std::int64_t size, const std::string& by, entry_id id);
     void new_version(file_state& f, const std::string& by, std::int64_t size);
+    // WebhooksController.CheckAdminPermissionsAsync: true for a DocSpace admin, false for another user,
+    // nullopt (403) for a guest, and for every non-admin while limited_access_for_users is on.
+    std::optional<bool> webhook_admin(const std::string& user) const;
 
     // DTOs (rest.cpp)
     json::object employee_dto(const std::string& user_id) const;
@@ -144,10 +152,12 @@ struct docspace_sim::impl : std::enable_shared_from_this<impl> {
     json::object fileop_dto(const fileop& op) const;
     json::object file_entry_payload(const file_state& f) const;
     json::object webhook_config_dto(const webhook_config_state& c) const;
-    json::object webhook_log_dto(const delivery_entry& d) const;
+    json::object webhook_log_dto(const delivery_entry& d, const webhook_config_state& cfg) const;
 
     // Envelopes
     http::response ok(const call& c, json::value response, unsigned status = 200) const;
+    // A page of a paged list: the envelope also carries `total`, the number of items matching the filters.
+    http::response ok_paged(const call& c, json::array page, std::int64_t total) const;
     http::response error(const call& c, unsigned status, std::string_view message, std::string_view type,
                          long hresult) const;
     http::response invalid_operation(const call& c, std::string_view message) const;

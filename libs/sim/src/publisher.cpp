@@ -43,7 +43,7 @@ void docspace_sim::impl::publish(std::string_view trigger, const std::string& ac
         d.record.create_by = actor;
         d.record.create_on_ms = create_on;
         d.trigger_flag = flag;
-        d.created_ms = now_ms();
+        d.created_ms = now_s_ms();
         auto& b = d.body;
         b.create_on_ms = create_on;
         b.create_by = actor;
@@ -55,6 +55,7 @@ void docspace_sim::impl::publish(std::string_view trigger, const std::string& ac
         b.webhook_url = cfg.uri;
         b.webhook_triggers = trigger_names(cfg.triggers);
         if (!cfg.target_id.empty()) b.target = webhook_target{json::value(f.id), "file"};
+        d.request_payload = render(b);  // event.id is still 0, so it is left out
         const int id = d.record.id;
         deliveries.emplace(id, std::move(d));
         delivery_queue.push_back(id);
@@ -70,13 +71,14 @@ int docspace_sim::impl::redeliver_locked(int id) {
     d.record = it->second.record;
     d.body = it->second.body;
     d.trigger_flag = it->second.trigger_flag;
+    d.request_payload = it->second.request_payload;
     d.record.id = next_delivery_id++;
     d.record.redelivery_of = id;
     d.record.attempts.clear();
     d.record.last_status = 0;
     d.record.delivered = false;
     d.record.done = false;
-    d.created_ms = now_ms();
+    d.created_ms = now_s_ms();
     const int nid = d.record.id;
     deliveries.emplace(nid, std::move(d));
     delivery_queue.push_back(nid);
@@ -136,7 +138,7 @@ awaitable<void> docspace_sim::impl::deliver(std::shared_ptr<impl> self, int id) 
     std::string previous_error;
     for (int attempt = 0;; ++attempt) {
         http::client_request req;
-        std::string secret;
+        std::string request_headers;
         {
             std::lock_guard lock(self->mu);
             auto dit = self->deliveries.find(id);
@@ -167,7 +169,7 @@ awaitable<void> docspace_sim::impl::deliver(std::shared_ptr<impl> self, int id) 
             req.headers = {{"Accept", "*/*"},
                            {std::string(webhook::signature_header), webhook::sign(cfg.secret, req.body)},
                            {"Content-Type", "application/json; charset=utf-8"}};
-            d.last_request_headers = headers_json({req.headers[0], req.headers[1]});
+            request_headers = headers_json({req.headers[0], req.headers[1]});
         }
 
         const auto sent_at = self->now_ms();
@@ -201,13 +203,16 @@ awaitable<void> docspace_sim::impl::deliver(std::shared_ptr<impl> self, int id) 
             if (dit == self->deliveries.end()) co_return;
             auto& d = dit->second;
             previous_error = a.error;
+            // UpdateWebhookJournal: the row now describes this attempt.
+            d.request_payload = a.body;
+            d.last_request_headers = std::move(request_headers);
             d.record.attempts.push_back(std::move(a));
             d.record.last_status = log_status;
             d.last_response_payload = response_payload;
             auto cit = self->configs.find(d.record.config_id);
             if (success) {
                 d.record.delivered = true;
-                d.delivered_ms = self->now_ms();
+                d.delivered_ms = self->now_s_ms();
                 if (cit != self->configs.end()) cit->second.last_success_ms = self->now_s_ms();
             } else if (last && cit != self->configs.end()) {
                 cit->second.last_failure_ms = self->now_s_ms();

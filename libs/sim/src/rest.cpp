@@ -107,13 +107,18 @@ json::object security_of(access a, bool locked_for_viewer) {
 // ---------------------------------------------------------------------------------------------------------
 // envelopes
 
-http::response docspace_sim::impl::ok(const call& c, json::value response, unsigned status) const {
+namespace {
+
+// CommonApiResponse: response, count, total (paged lists only), links, status, statusCode.
+http::response success(const std::string& base, const call& c, json::value response, unsigned status,
+                       std::optional<std::int64_t> total) {
     json::object env;
     std::size_t count = 1;
     if (response.is_array()) count = response.get_array().size();
     if (response.is_null()) count = 0;
     if (!response.is_null()) env["response"] = std::move(response);
     env["count"] = count;
+    if (total) env["total"] = *total;
     json::object link;
     link["href"] = base + std::string(c.req.target());
     link["action"] = c.method;
@@ -122,6 +127,16 @@ http::response docspace_sim::impl::ok(const call& c, json::value response, unsig
     env["statusCode"] = status;
     return http::make_response(c.req, static_cast<bh::status>(status), dotnet_json::serialize(env),
                                "application/json; charset=utf-8");
+}
+
+}  // namespace
+
+http::response docspace_sim::impl::ok(const call& c, json::value response, unsigned status) const {
+    return success(base, c, std::move(response), status, std::nullopt);
+}
+
+http::response docspace_sim::impl::ok_paged(const call& c, json::array page, std::int64_t total) const {
+    return success(base, c, std::move(page), 200, total);
 }
 
 http::response docspace_sim::impl::error(const call& c, unsigned status, std::string_view message,
@@ -207,7 +222,7 @@ json::object docspace_sim::impl::employee_full_dto(const std::string& user_id) c
     o["isRoomAdmin"] = false;
     o["isLDAP"] = false;
     o["isOwner"] = user_id == owner;
-    o["isVisitor"] = false;
+    o["isVisitor"] = u.guest;
     o["isCollaborator"] = false;
     o["cultureName"] = "en-US";
     o["isSSO"] = false;

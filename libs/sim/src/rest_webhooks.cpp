@@ -1,6 +1,8 @@
-// REST: settings/webhook management (docspace-protocol.md section 4.5, WebhooksController).
+// REST: settings/webhook management and the delivery log (docspace-protocol.md sections 4.5-4.6,
+// WebhooksController).
 #include "impl.hpp"
 
+#include "spacehook/core/clock.hpp"
 #include "spacehook/sim/dotnet_json.hpp"
 
 #include <boost/json/array.hpp>
@@ -59,7 +61,26 @@ std::optional<std::string> string_member(const json::object& o, std::string_view
     return std::string(v->get_string());
 }
 
+// DbWorker.GetQueryForJournal drops each status class whose groupStatus bit is clear (1 NotSent = status 0,
+// 2 2xx, 4 3xx, 8 4xx, 16 5xx); 0 filters nothing. So a row stays when the bit of its class is set.
+bool group_status_keeps(std::int64_t mask, unsigned status) {
+    if (mask == 0) return true;
+    if (!(mask & 1) && status == 0) return false;
+    if (!(mask & 2) && status >= 200 && status < 300) return false;
+    if (!(mask & 4) && status >= 300 && status < 400) return false;
+    if (!(mask & 8) && status >= 400 && status < 500) return false;
+    if (!(mask & 16) && status >= 500) return false;
+    return true;
+}
+
 }  // namespace
+
+std::optional<bool> docspace_sim::impl::webhook_admin(const std::string& user) const {
+    const auto& u = users.at(user);
+    if (u.admin) return true;
+    if (u.guest || limited_access_for_users) return std::nullopt;
+    return false;
+}
 
 json::object docspace_sim::impl::webhook_config_dto(const webhook_config_state& c) const {
     const auto local = [&](std::int64_t ms) {
@@ -81,14 +102,15 @@ json::object docspace_sim::impl::webhook_config_dto(const webhook_config_state& 
     return o;
 }
 
-json::object docspace_sim::impl::webhook_log_dto(const delivery_entry& d) const {
+// WebhooksLogDto; configName is the config's name as it is now (the log is read joined with the configs).
+json::object docspace_sim::impl::webhook_log_dto(const delivery_entry& d, const webhook_config_state& cfg) const {
     json::object o;
     o["id"] = d.record.id;
-    o["configName"] = d.record.config_name;
+    o["configName"] = cfg.name;
     o["trigger"] = d.trigger_flag;
     o["creationTime"] = dotnet_json::utc_seconds(d.created_ms);
     if (!d.last_request_headers.empty()) o["requestHeaders"] = d.last_request_headers;
-    if (!d.record.attempts.empty()) o["requestPayload"] = d.record.attempts.back().body;
+    if (!d.request_payload.empty()) o["requestPayload"] = d.request_payload;
     if (!d.last_response_payload.empty()) o["responsePayload"] = d.last_response_payload;
     o["status"] = d.record.last_status;
     if (d.delivered_ms) o["delivery"] = dotnet_json::utc_seconds(*d.delivered_ms);
@@ -96,10 +118,11 @@ json::object docspace_sim::impl::webhook_log_dto(const delivery_entry& d) const 
 }
 
 http::response docspace_sim::impl::get_webhooks(const call& c) {
-    const bool admin = users.at(c.user).admin;
+    const auto admin = webhook_admin(c.user);
+    if (!admin) return access_denied(c);
     json::array out;
     for (const auto& [id, cfg] : configs) {
-        if (!admin && cfg.created_by != c.user) continue;
+        if (!*admin && cfg.created_by != c.user) continue;
         unsigned status = 0;
         for (auto it = deliveries.rbegin(); it != deliveries.rend(); ++it)
             if (it->second.record.config_id == id && !it->second.record.attempts.empty()) {
@@ -138,7 +161,7 @@ awaitable<http::response> docspace_sim::impl::post_put_webhook(std::shared_ptr<i
             in.ssl = as_bool(find_ci(o, "ssl")).value_or(false);
             in.triggers = as_int(find_ci(o, "triggers")).value_or(0);
             in.target_id = string_member(o, "targetId").value_or("");
-            const bool admin = self->users.at(c.user).admin;
+            const auto admin = self->webhook_admin(c.user);
             if (!in.name || in.name->empty()) {
                 early = self->validation_problem(c, "Name", "The Name field is required.");
             } else if (in.name->size() > 50) {
@@ -158,7 +181,7 @@ awaitable<http::response> docspace_sim::impl::post_put_webhook(std::shared_ptr<i
                 auto it = self->configs.find(static_cast<int>(*in.id));
                 if (it == self->configs.end()) {
                     early = self->not_found(c, "Not found");
-                } else if (!admin && it->second.created_by != c.user) {
+                } else if (!admin || (!*admin && it->second.created_by != c.user)) {
                     early = self->access_denied(c);
                 } else if (!in.enabled) {
                     it->second.enabled = false;
@@ -167,9 +190,11 @@ awaitable<http::response> docspace_sim::impl::post_put_webhook(std::shared_ptr<i
                     probe_uri = it->second.uri;
                     probe_ssl = it->second.ssl;
                 }
+            } else if (mode == 0 && !admin) {
+                early = self->access_denied(c);
             } else {
                 // CheckWebhook
-                if (in.triggers != 0 && !admin) {
+                if (in.triggers != 0 && !admin.value_or(false)) {
                     for (const auto& [name, flag] : all_triggers())
                         if (flag != 0 && (in.triggers & flag) == flag && admin_only(flag)) {
                             early = self->bad_argument(c, "Trigger is not available");
@@ -195,7 +220,6 @@ awaitable<http::response> docspace_sim::impl::post_put_webhook(std::shared_ptr<i
 
     std::lock_guard lock(self->mu);
     if (!problem.empty()) co_return self->error(c, 400, problem, "System.ArgumentException", hresult_argument);
-    const bool admin = self->users.at(c.user).admin;
     if (mode == 0) {
         for (const auto& [id, cfg] : self->configs)
             if (cfg.uri == *in.uri && cfg.name == *in.name)
@@ -217,7 +241,9 @@ awaitable<http::response> docspace_sim::impl::post_put_webhook(std::shared_ptr<i
     }
     auto it = self->configs.find(static_cast<int>(*in.id));
     if (it == self->configs.end()) co_return self->not_found(c, "Not found");
-    if (!admin && it->second.created_by != c.user) co_return self->access_denied(c);
+    // UpdateWebhook checks the caller only now, after CheckWebhook.
+    const auto admin = self->webhook_admin(c.user);
+    if (!admin || (!*admin && it->second.created_by != c.user)) co_return self->access_denied(c);
     auto& cfg = it->second;
     if (mode == 2) {
         cfg.enabled = true;
@@ -236,7 +262,8 @@ awaitable<http::response> docspace_sim::impl::post_put_webhook(std::shared_ptr<i
 http::response docspace_sim::impl::delete_webhook(const call& c, int id) {
     auto it = configs.find(id);
     if (it == configs.end()) return not_found(c, "Not found");
-    if (!users.at(c.user).admin && it->second.created_by != c.user) return access_denied(c);
+    const auto admin = webhook_admin(c.user);
+    if (!admin || (!*admin && it->second.created_by != c.user)) return access_denied(c);
     auto dto = webhook_config_dto(it->second);
     configs.erase(it);
     return ok(c, std::move(dto));
@@ -255,23 +282,26 @@ http::response docspace_sim::impl::get_webhook_triggers(const call& c) {
     return ok(c, std::move(out));
 }
 
+// ReadJournal(tenant, id) finds a row only while its config exists.
 http::response docspace_sim::impl::put_webhook_retry(const call& c, int id) {
     if (id == 0) return bad_argument(c, "Id");
     auto it = deliveries.find(id);
     if (it == deliveries.end()) return not_found(c, "Not found");
     auto cfg = configs.find(it->second.record.config_id);
-    if (!users.at(c.user).admin && (cfg == configs.end() || cfg->second.created_by != c.user))
-        return access_denied(c);
+    if (cfg == configs.end()) return not_found(c, "Not found");
+    const auto admin = webhook_admin(c.user);
+    if (!admin || (!*admin && cfg->second.created_by != c.user)) return access_denied(c);
     const int nid = redeliver_locked(id);
     kick();
-    return ok(c, webhook_log_dto(deliveries.at(nid)));
+    return ok(c, webhook_log_dto(deliveries.at(nid), cfg->second));
 }
 
 http::response docspace_sim::impl::put_webhooks_retry(const call& c) {
     boost::system::error_code ec;
     auto v = json::parse(c.req.body(), ec);
     if (ec || !v.is_object()) return bad_argument(c, "The request body is not a JSON object");
-    const bool admin = users.at(c.user).admin;
+    const auto admin = webhook_admin(c.user);
+    if (!admin) return access_denied(c);
     json::array out;
     if (auto* ids = find_ci(v.get_object(), "ids"); ids && ids->is_array()) {
         for (const auto& e : ids->get_array()) {
@@ -280,43 +310,78 @@ http::response docspace_sim::impl::put_webhooks_retry(const call& c) {
             auto it = deliveries.find(static_cast<int>(*id));
             if (it == deliveries.end()) continue;
             auto cfg = configs.find(it->second.record.config_id);
-            if (!admin && (cfg == configs.end() || cfg->second.created_by != c.user)) continue;
+            if (cfg == configs.end() || (!*admin && cfg->second.created_by != c.user)) continue;
             const int nid = redeliver_locked(static_cast<int>(*id));
-            out.push_back(webhook_log_dto(deliveries.at(nid)));
+            out.push_back(webhook_log_dto(deliveries.at(nid), cfg->second));
         }
     }
     kick();
     return ok(c, std::move(out));
 }
 
-// Newest first; filters configId, eventId, count (1..100, default 100), startIndex.
+// WebhooksController.GetWebhooksLogs over DbWorker.GetQueryForJournal: the rows joined with their configs
+// (the rows of a deleted config are gone), every filter ANDed, newest first, `total` counted before paging.
+// A non-admin's userId is forced to their own, so they see the rows of the configs they created.
 http::response docspace_sim::impl::get_webhooks_log(const call& c) {
-    const bool admin = users.at(c.user).admin;
-    auto q = [&](const char* key) -> std::optional<std::int64_t> {
+    const auto admin = webhook_admin(c.user);
+    if (!admin) return access_denied(c);
+
+    // Model binding: a value that does not convert is a validation problem.
+    std::optional<http::response> invalid;
+    auto text = [&](const char* key) -> std::optional<std::string> {
         auto it = c.query.find(key);
-        if (it == c.query.end()) return std::nullopt;
-        json::value v = json::string(it->second);
-        return as_int(&v);
+        if (it == c.query.end() || it->second.empty()) return std::nullopt;
+        return it->second;
     };
-    const auto config_id = q("configId");
-    const auto event_id = q("eventId");
-    const auto count = std::clamp<std::int64_t>(q("count").value_or(100), 1, 100);
-    const auto start = std::max<std::int64_t>(q("startIndex").value_or(0), 0);
-    json::array out;
-    std::int64_t index = 0;
+    auto number = [&](const char* key) -> std::optional<std::int64_t> {
+        auto t = text(key);
+        if (!t) return std::nullopt;
+        json::value v = json::string(*t);
+        auto n = as_int(&v);
+        if (!n && !invalid) invalid = validation_problem(c, key, fmt::format("The value '{}' is not valid.", *t));
+        return n;
+    };
+    auto date = [&](const char* key) -> std::optional<std::int64_t> {
+        auto t = text(key);
+        if (!t) return std::nullopt;
+        // ASP.NET binds "...Z", an offset, or no zone, which the log's UTC columns compare as UTC.
+        auto ms = clock::parse_iso_ms(*t);
+        if (!ms && !invalid) invalid = validation_problem(c, key, fmt::format("The value '{}' is not valid.", *t));
+        return ms;
+    };
+    const auto config_id = number("configId");
+    const auto event_id = number("eventId");
+    const auto group_status = number("groupStatus");
+    const auto trigger = number("trigger");
+    const auto count = number("count").value_or(100);
+    const auto start = number("startIndex").value_or(0);
+    const auto from = date("deliveryFrom");
+    const auto to = date("deliveryTo");
+    const auto hook_uri = text("hookUri");
+    auto user_id = text("userId");
+    if (invalid) return std::move(*invalid);
+    if (count < 1 || count > 100) return validation_problem(c, "count", "The field Count must be between 1 and 100.");
+    if (!*admin) user_id = c.user;
+
+    json::array page;
+    std::int64_t total = 0;
     for (auto it = deliveries.rbegin(); it != deliveries.rend(); ++it) {
         const auto& d = it->second;
+        auto cfg = configs.find(d.record.config_id);
+        if (cfg == configs.end()) continue;
+        if (user_id && !iequals_ascii(cfg->second.created_by, *user_id)) continue;
+        if (trigger && *trigger != 0 && d.trigger_flag != *trigger) continue;
+        // `delivery` is set on success only, so a date bound never keeps an undelivered row.
+        if (from && (!d.delivered_ms || *d.delivered_ms < *from)) continue;
+        if (to && (!d.delivered_ms || *d.delivered_ms > *to)) continue;
+        if (hook_uri && cfg->second.uri != *hook_uri) continue;
         if (config_id && d.record.config_id != *config_id) continue;
         if (event_id && d.record.id != *event_id) continue;
-        if (!admin) {
-            auto cfg = configs.find(d.record.config_id);
-            if (cfg == configs.end() || cfg->second.created_by != c.user) continue;
-        }
-        if (index++ < start) continue;
-        if (static_cast<std::int64_t>(out.size()) >= count) break;
-        out.push_back(webhook_log_dto(d));
+        if (group_status && !group_status_keeps(*group_status, d.record.last_status)) continue;
+        if (total++ >= start && static_cast<std::int64_t>(page.size()) < count)
+            page.push_back(webhook_log_dto(d, cfg->second));
     }
-    return ok(c, std::move(out));
+    return ok_paged(c, std::move(page), total);
 }
 
 }  // namespace spacehook::sim

@@ -2,6 +2,7 @@
 // every call goes over real HTTP, and the assertions look at the simulator's state and request log.
 #include "test_support.hpp"
 
+#include "spacehook/core/clock.hpp"
 #include "spacehook/docspace/client.hpp"
 #include "spacehook/http/client.hpp"
 #include "spacehook/http/server.hpp"
@@ -55,6 +56,13 @@ struct fixture {
         return run_coro(ctx, std::move(fn), 20s);
     }
 };
+
+// Settings for a second client of the same simulator with another API key.
+client_settings with_key(const fixture& f, std::string key) {
+    client_settings s = fixture::settings(f.sim.base_url(), 5000ms);
+    s.api_key = std::move(key);
+    return s;
+}
 
 }  // namespace
 
@@ -496,6 +504,114 @@ TEST_CASE("webhooks: create, list, update, enable, triggers and delete") {
     auto again = f.run([&]() -> awaitable<outcome<webhook_config>> { co_return co_await f.api.delete_webhook(id); });
     REQUIRE_FALSE(again.has_value());
     CHECK(again.error().status == 404);
+}
+
+TEST_CASE("webhook_log reads pages of the delivery log with their total, and maps 401, 403 and 429") {
+    sim::sim_options o;
+    o.max_retries = 0;
+    fixture f(o);
+    std::uint16_t closed = 0;
+    {
+        asio::ip::tcp::acceptor a(f.ctx, {asio::ip::make_address("127.0.0.1"), 0});
+        closed = a.local_endpoint().port();
+    }
+    const int cfg = f.sim.subscribe("http://127.0.0.1:" + std::to_string(closed) + "/hook", "another-secret",
+                                    sim::trigger_flag("file.uploaded"), "automation");
+    const auto before = clock::now_ms();
+    for (const char* title : {"a.pdf", "b.pdf", "c.pdf"}) f.sim.upload(f.sim.owner_id(), f.inbox, title, false);
+    REQUIRE(poll_until(
+        [&] {
+            auto l = f.sim.deliveries();
+            return l.size() == 3 && std::all_of(l.begin(), l.end(), [](const auto& d) { return d.done; });
+        },
+        10s, &f.ctx));
+    const auto deliveries = f.sim.deliveries();
+    auto read = [&](client& c, webhook_log_query query) {
+        return f.run([&]() -> awaitable<outcome<webhook_log_page>> { co_return co_await c.webhook_log(query); });
+    };
+
+    webhook_log_query q;
+    q.config_id = cfg;
+    q.group_status = 29;
+    q.count = 2;
+    auto first = read(f.api, q);
+    REQUIRE(first.has_value());
+    CHECK(first->total == 3);
+    REQUIRE(first->rows.size() == 2);
+    CHECK(f.sim.requests().back().target ==
+          "/api/2.0/settings/webhooks/log?configId=" + std::to_string(cfg) + "&groupStatus=29&count=2");
+    CHECK(f.responses.back() == std::pair<std::string, unsigned>{"settings.webhooks.log", 200});
+    const auto& newest = first->rows[0];
+    CHECK(newest.id == deliveries[2].id);
+    CHECK(first->rows[1].id == deliveries[1].id);
+    CHECK(newest.config_name == "automation");
+    CHECK(newest.trigger == 256);
+    CHECK(newest.status == 0);
+    CHECK_FALSE(newest.delivered);
+    CHECK(newest.request_payload == deliveries[2].attempts.back().body);
+    CHECK(newest.request_headers.find(R"("x-docspace-signature-256":[")" + deliveries[2].attempts.back().signature) !=
+          std::string::npos);
+    CHECK(newest.creation_time_ms >= before - 1000);
+    CHECK(newest.creation_time_ms <= clock::now_ms());
+
+    q.start_index = 2;
+    auto rest = read(f.api, q);
+    REQUIRE(rest.has_value());
+    REQUIRE(rest->rows.size() == 1);
+    CHECK(rest->rows[0].id == deliveries[0].id);
+    CHECK(rest->total == 3);
+
+    webhook_log_query delivered;
+    delivered.group_status = 2;
+    auto none = read(f.api, delivered);
+    REQUIRE(none.has_value());
+    CHECK(none->rows.empty());
+    CHECK(none->total == 0);
+
+    webhook_log_query one;
+    one.event_id = deliveries[1].id;
+    auto by_id = read(f.api, one);
+    REQUIRE(by_id.has_value());
+    REQUIRE(by_id->rows.size() == 1);
+    CHECK(by_id->rows[0].id == deliveries[1].id);
+
+    SUBCASE("429 keeps Retry-After") {
+        f.sim.fail_next("GET", "/api/2.0/settings/webhooks/log", 429, 1, 3);
+        auto limited = read(f.api, {});
+        REQUIRE_FALSE(limited.has_value());
+        CHECK(limited.error().status == 429);
+        CHECK(limited.error().retry_after_ms == 3000);
+        CHECK(limited.error().retryable());
+        CHECK(limited.error().endpoint == "settings.webhooks.log");
+    }
+    SUBCASE("403 for a guest") {
+        sim::user_info guest{"", "Gail", "Guest", "gail@example.com"};
+        guest.guest = true;
+        f.sim.add_api_key("sk-guest", f.sim.add_user(guest));
+        client other(f.ctx.get_executor(), with_key(f, "sk-guest"));
+        auto denied = read(other, {});
+        REQUIRE_FALSE(denied.has_value());
+        CHECK(denied.error().status == 403);
+        CHECK(denied.error().message == "Access denied");
+        CHECK(denied.error().permanent());
+    }
+    SUBCASE("a user reads only their own configs' rows, and gets 403 once access is limited to admins") {
+        f.sim.add_api_key("sk-user", f.sim.add_user({"", "Ursula", "User", "ursula@example.com"}));
+        client other(f.ctx.get_executor(), with_key(f, "sk-user"));
+        auto own = read(other, {});
+        REQUIRE(own.has_value());
+        CHECK(own->total == 0);
+        f.sim.set_limited_access_for_users(true);
+        auto denied = read(other, {});
+        REQUIRE_FALSE(denied.has_value());
+        CHECK(denied.error().status == 403);
+    }
+    SUBCASE("401 for a key DocSpace does not know") {
+        client other(f.ctx.get_executor(), with_key(f, "sk-wrong"));
+        auto r = read(other, {});
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error().status == 401);
+    }
 }
 
 }  // TEST_SUITE

@@ -1,12 +1,14 @@
 // The DocSpace simulator driven over loopback with spacehook::http::client: REST envelopes and errors,
 // fileops semantics, comments, webhook publishing, signing and retries, webhook management and fault
 // injection. Assertions are on bytes on the wire and on the simulator's recorded state.
+#include "spacehook/core/clock.hpp"
 #include "spacehook/http/client.hpp"
 #include "spacehook/http/server.hpp"
 #include "spacehook/sim/docspace_sim.hpp"
 #include "spacehook/webhook/signature.hpp"
 #include "test_support.hpp"
 
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -180,6 +182,44 @@ json::object finish(fixture& f, const std::string& id) {
 }
 
 json::value parse_body(const receiver::hit& h) { return json::parse(h.body); }
+
+// A loopback URL nobody listens on: every delivery to it is refused at once (logged as status 0).
+std::string closed_url() {
+    asio::io_context ctx;
+    asio::ip::tcp::acceptor a(ctx, {asio::ip::make_address("127.0.0.1"), 0});
+    return "http://127.0.0.1:" + std::to_string(a.local_endpoint().port()) + "/hook";
+}
+
+// The fixture plus an API key for the portal owner, a DocSpace admin who reads every config's log rows.
+struct log_fixture : fixture {
+    explicit log_fixture(sim::sim_options o) : fixture(std::move(o)) { sim.add_api_key("sk-owner", sim.owner_id()); }
+
+    // GET settings/webhooks/log?<query>; the whole envelope.
+    json::object log(std::string_view query = {}, std::string key = "sk-owner") {
+        auto r = call(verb::get, "/api/2.0/settings/webhooks/log" + (query.empty() ? "" : "?" + std::string(query)), {},
+                      std::move(key));
+        REQUIRE(r.status == 200);
+        return json::parse(r.body).as_object();
+    }
+    std::vector<std::int64_t> ids(std::string_view query) {
+        std::vector<std::int64_t> out;
+        const auto env = log(query);
+        for (const auto& row : env.at("response").as_array()) out.push_back(row.at("id").as_int64());
+        return out;
+    }
+    bool all_done(std::size_t rows, std::chrono::milliseconds timeout = 5s) {
+        return wait([&] {
+            auto l = sim.deliveries();
+            return l.size() == rows && std::all_of(l.begin(), l.end(), [](const auto& d) { return d.done; });
+        }, timeout);
+    }
+};
+
+sim::sim_options quick_retries() {
+    auto o = fast_options();
+    o.retry_scale = 0.001;  // the whole schedule (5 retries) waits 31 ms
+    return o;
+}
 
 }  // namespace
 
@@ -851,5 +891,264 @@ TEST_SUITE("sim.faults") {
         CHECK(f.call(verb::put, "/api/2.0/files/file/" + std::to_string(id) + "/comment",
                      R"({"version":1,"comment":"x"})")
                   .status == 200);
+    }
+}
+
+TEST_SUITE("sim.webhooks_log") {
+    TEST_CASE("deliveries to a closed port are one row each, status 0, found by groupStatus=29 and not by 2") {
+        log_fixture f(quick_retries());
+        const int cfg = f.sim.subscribe(closed_url(), "another-secret", sim::trigger_flag("file.uploaded"), "gone");
+        f.sim.upload(f.alice, f.inbox, "lost.pdf", false);
+        REQUIRE(f.all_done(1));
+        const auto d = f.sim.deliveries().at(0);
+        CHECK(d.attempts.size() == 6);  // the automatic retries updated the one row
+
+        auto env = f.log();
+        CHECK(env.at("total").as_int64() == 1);
+        CHECK(env.at("count").as_int64() == 1);
+        const auto& row = env.at("response").at(0).as_object();
+        CHECK(row.at("id").as_int64() == d.id);
+        CHECK(row.at("configName").as_string() == "gone");
+        CHECK(row.at("trigger").as_int64() == 256);
+        CHECK(row.at("status").as_int64() == 0);
+        CHECK_FALSE(row.contains("delivery"));
+        CHECK(std::regex_match(std::string(row.at("creationTime").as_string()),
+                               std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")));
+        // requestPayload: the last attempt's exact bytes (the fifth retry); requestHeaders: a JSON string.
+        const std::string payload(row.at("requestPayload").as_string());
+        CHECK(payload == d.attempts.back().body);
+        CHECK(json::parse(payload).at("webhook").at("retryCount").as_int64() == 5);
+        CHECK(json::parse(payload).at("event").at("id").as_int64() == d.id);
+        const auto headers = json::parse(row.at("requestHeaders").as_string());
+        CHECK(headers.at("Accept") == json::array{"*/*"});
+        CHECK(headers.at("x-docspace-signature-256") ==
+              json::array{json::string(webhook::sign("another-secret", payload))});
+
+        CHECK(f.log("groupStatus=29").at("total").as_int64() == 1);
+        CHECK(f.log("groupStatus=1").at("total").as_int64() == 1);
+        CHECK(f.log("groupStatus=2").at("total").as_int64() == 0);
+        CHECK(f.log("groupStatus=28").at("total").as_int64() == 0);
+        CHECK(f.log("groupStatus=0").at("total").as_int64() == 1);  // no filter
+        CHECK(f.log("configId=" + std::to_string(cfg)).at("total").as_int64() == 1);
+        CHECK(f.log("configId=" + std::to_string(cfg + 1)).at("total").as_int64() == 0);
+    }
+
+    TEST_CASE("a row not sent yet has status 0 and the published body without event.id") {
+        auto o = fast_options();
+        o.max_concurrent_deliveries = 0;  // nothing is sent
+        log_fixture f(o);
+        f.sim.subscribe(closed_url(), "another-secret", 0);
+        f.sim.upload(f.alice, f.inbox, "queued.pdf", false);
+        auto row = f.log().at("response").at(0).as_object();
+        CHECK(row.at("status").as_int64() == 0);
+        CHECK_FALSE(row.contains("requestHeaders"));
+        auto payload = json::parse(row.at("requestPayload").as_string());
+        CHECK_FALSE(payload.at("event").as_object().contains("id"));
+        CHECK(payload.at("event").at("trigger").as_string() == "file.uploaded");
+        CHECK(f.sim.deliveries().at(0).attempts.empty());
+    }
+
+    TEST_CASE("an attempt that times out is logged with status 500, in the 5xx group") {
+        auto o = fast_options();
+        o.max_retries = 0;
+        o.delivery_timeout = 100ms;
+        log_fixture f(o);
+        // Listens but never accepts: the kernel completes the handshake, nobody answers.
+        asio::ip::tcp::acceptor silent(f.ctx, {asio::ip::make_address("127.0.0.1"), 0});
+        f.sim.subscribe("http://127.0.0.1:" + std::to_string(silent.local_endpoint().port()) + "/hook",
+                        "another-secret", 0);
+        f.sim.upload(f.alice, f.inbox, "slow.pdf", false);
+        REQUIRE(f.all_done(1));
+        auto row = f.log().at("response").at(0).as_object();
+        CHECK(row.at("status").as_int64() == 500);
+        CHECK(f.log("groupStatus=16").at("total").as_int64() == 1);
+        CHECK(f.log("groupStatus=29").at("total").as_int64() == 1);
+        CHECK(f.log("groupStatus=1").at("total").as_int64() == 0);
+    }
+
+    TEST_CASE("a delivered row is found by groupStatus=2 and by its delivery time, a failed one by neither") {
+        log_fixture f(quick_retries());
+        receiver r(f.ctx);
+        const int good = f.sim.subscribe(r.url("/hook"), "another-secret", 0, "good");
+        const int bad = f.sim.subscribe(closed_url(), "another-secret", 0, "bad");
+        const auto before = clock::now_ms();
+        f.sim.upload(f.alice, f.inbox, "both.pdf", false);
+        REQUIRE(f.all_done(2));
+        const auto after = clock::now_ms();
+        auto rows = f.sim.deliveries();
+        const auto good_row = rows.at(0).config_id == good ? rows.at(0).id : rows.at(1).id;
+        const auto bad_row = rows.at(0).config_id == bad ? rows.at(0).id : rows.at(1).id;
+
+        CHECK(f.ids("groupStatus=2") == std::vector<std::int64_t>{good_row});
+        CHECK(f.ids("groupStatus=29") == std::vector<std::int64_t>{bad_row});
+        const auto range =
+            "deliveryFrom=" + clock::format_iso(before - 60'000) + "&deliveryTo=" + clock::format_iso(after + 60'000);
+        CHECK(f.ids(range) == std::vector<std::int64_t>{good_row});
+        CHECK(f.ids("deliveryFrom=" + clock::format_iso(before - 60'000)) == std::vector<std::int64_t>{good_row});
+        CHECK(f.ids("deliveryTo=" + clock::format_iso(after + 60'000)) == std::vector<std::int64_t>{good_row});
+        CHECK(f.ids(range + "&groupStatus=29").empty());
+        CHECK(f.ids("deliveryFrom=" + clock::format_iso(after + 60'000)).empty());
+
+        // `delivery` is whole seconds, and the bounds include it.
+        auto delivered = f.log("eventId=" + std::to_string(good_row)).at("response").at(0).as_object();
+        CHECK(delivered.at("status").as_int64() == 200);
+        const std::string at(delivered.at("delivery").as_string());
+        CHECK(f.ids("deliveryFrom=" + at + "&deliveryTo=" + at) == std::vector<std::int64_t>{good_row});
+        // The same instant without a zone (UTC) and with an offset ('+' percent-encoded in a query).
+        CHECK(f.ids("deliveryTo=" + at.substr(0, 19)) == std::vector<std::int64_t>{good_row});
+        CHECK(f.ids("deliveryFrom=" + at.substr(0, 19) + "%2B00:00") == std::vector<std::int64_t>{good_row});
+
+        CHECK(f.ids("configId=" + std::to_string(bad)) == std::vector<std::int64_t>{bad_row});
+        CHECK(f.ids("hookUri=" + r.url("/hook")) == std::vector<std::int64_t>{good_row});
+        CHECK(f.ids("eventId=" + std::to_string(bad_row)) == std::vector<std::int64_t>{bad_row});
+        CHECK(f.ids("trigger=256").size() == 2);
+        CHECK(f.ids("trigger=128").empty());
+
+        CHECK(f.call(verb::get, "/api/2.0/settings/webhooks/log?deliveryFrom=yesterday", {}, "sk-owner").status == 400);
+        CHECK(f.call(verb::get, "/api/2.0/settings/webhooks/log?configId=x", {}, "sk-owner").status == 400);
+    }
+
+    TEST_CASE("the log pages newest first, with the total of all pages, over 260 rows") {
+        auto o = fast_options();
+        o.max_retries = 0;
+        log_fixture f(o);
+        f.sim.subscribe(closed_url(), "another-secret", 0);
+        for (int i = 0; i < 130; ++i) f.sim.upload(f.alice, f.inbox, "bulk-" + std::to_string(i) + ".pdf");
+        REQUIRE(f.all_done(260, 30s));
+
+        std::vector<std::int64_t> seen;
+        for (int start : {0, 100, 200}) {
+            auto env = f.log("groupStatus=29&count=100&startIndex=" + std::to_string(start));
+            CHECK(env.at("total").as_int64() == 260);
+            CHECK(env.at("count").as_int64() == (start == 200 ? 60 : 100));
+            for (const auto& row : env.at("response").as_array()) seen.push_back(row.at("id").as_int64());
+        }
+        std::vector<std::int64_t> expected;
+        for (const auto& d : f.sim.deliveries()) expected.push_back(d.id);
+        std::reverse(expected.begin(), expected.end());
+        CHECK(seen == expected);
+
+        CHECK(f.log().at("count").as_int64() == 100);  // count defaults to 100
+        CHECK(f.log("startIndex=300").at("response").as_array().empty());
+        CHECK(f.log("startIndex=300").at("total").as_int64() == 260);
+        CHECK(f.call(verb::get, "/api/2.0/settings/webhooks/log?count=0", {}, "sk-owner").status == 400);
+        CHECK(f.call(verb::get, "/api/2.0/settings/webhooks/log?count=101", {}, "sk-owner").status == 400);
+
+        // A row published between two pages shifts the next page by one: page with overlap.
+        const auto first_page = f.ids("count=100");
+        f.sim.upload(f.alice, f.inbox, "late.pdf", false);
+        const auto second_page = f.ids("count=100&startIndex=100");
+        CHECK(second_page.front() == first_page.back());
+    }
+
+    TEST_CASE("a manual retry is a new row with a new id and the same payload but event.id") {
+        log_fixture f(quick_retries());
+        receiver r(f.ctx);
+        r.script({500});
+        const int cfg = f.sim.subscribe(r.url("/hook"), "another-secret", 0);
+        f.sim.upload(f.alice, f.inbox, "retried.pdf", false);
+        REQUIRE(f.all_done(1));
+        // The automatic retry updated the one row: the second attempt's status and body.
+        auto env = f.log();
+        REQUIRE(env.at("total").as_int64() == 1);
+        const auto first = env.at("response").at(0).as_object();
+        CHECK(first.at("status").as_int64() == 200);
+        CHECK(first.contains("delivery"));
+        const auto first_id = first.at("id").as_int64();
+        const std::string first_payload(first.at("requestPayload").as_string());
+        CHECK(json::parse(first_payload).at("webhook").at("retryCount").as_int64() == 1);
+
+        // PUT settings/webhook/{id}/retry answers the new row before it is sent: the copied payload.
+        auto put = f.call(verb::put, "/api/2.0/settings/webhook/" + std::to_string(first_id) + "/retry", {},
+                          "sk-owner");
+        REQUIRE(put.status == 200);
+        const auto created = json::parse(put.body).at("response").as_object();
+        const auto second_id = created.at("id").as_int64();
+        CHECK(second_id > first_id);
+        CHECK(created.at("status").as_int64() == 0);
+        CHECK(created.at("requestPayload").as_string() == first_payload);
+
+        REQUIRE(f.all_done(2));
+        env = f.log("configId=" + std::to_string(cfg));
+        CHECK(env.at("total").as_int64() == 2);
+        const auto second = env.at("response").at(0).as_object();  // newest first
+        CHECK(second.at("id").as_int64() == second_id);
+        CHECK(env.at("response").at(1).at("id").as_int64() == first_id);
+        auto a = json::parse(first_payload), b = json::parse(second.at("requestPayload").as_string());
+        CHECK(b.at("event").at("id").as_int64() == second_id);
+        CHECK_FALSE(b.at("webhook").as_object().contains("retryCount"));  // sent fresh
+        a.as_object()["event"].as_object().erase("id");
+        b.as_object()["event"].as_object().erase("id");
+        CHECK(a.at("event") == b.at("event"));
+        CHECK(a.at("payload") == b.at("payload"));
+    }
+
+    TEST_CASE("admins read every config's rows, users their own, guests and limited users get 403") {
+        auto o = fast_options();
+        o.max_retries = 0;
+        log_fixture f(o);
+        const auto bob = f.sim.add_user({"", "Bob", "Jones", "bob@example.com"});
+        f.sim.add_api_key("sk-bob", bob);
+        sim::user_info guest_info{"", "Gail", "Guest", "gail@example.com"};
+        guest_info.guest = true;
+        const auto guest = f.sim.add_user(guest_info);
+        f.sim.add_api_key("sk-guest", guest);
+        const int alices = f.sim.subscribe(closed_url(), "another-secret", 0, "alice's", {}, f.alice);
+        const int bobs = f.sim.subscribe(closed_url(), "another-secret", 0, "bob's", {}, bob);
+        f.sim.subscribe(closed_url(), "another-secret", 0, "owner's");
+        f.sim.upload(f.alice, f.inbox, "seen.pdf", false);
+        REQUIRE(f.all_done(3));
+
+        CHECK(f.log().at("total").as_int64() == 3);
+        CHECK(f.log("userId=" + bob).at("total").as_int64() == 1);
+        auto mine = f.log({}, "sk-alice");
+        CHECK(mine.at("total").as_int64() == 1);
+        CHECK(mine.at("response").at(0).at("configName").as_string() == "alice's");
+        CHECK(f.log("userId=" + bob, "sk-alice").at("total").as_int64() == 1);  // forced to her own
+        CHECK(f.log("configId=" + std::to_string(bobs), "sk-alice").at("total").as_int64() == 0);
+        CHECK(f.log({}, "sk-bob").at("response").at(0).at("configName").as_string() == "bob's");
+
+        auto denied = f.call(verb::get, "/api/2.0/settings/webhooks/log", {}, "sk-guest");
+        CHECK(denied.status == 403);
+        CHECK(json::parse(denied.body).at("error").at("message").as_string() == "Access denied");
+        CHECK(f.call(verb::get, "/api/2.0/settings/webhook", {}, "sk-guest").status == 403);
+        CHECK(f.call(verb::post, "/api/2.0/settings/webhook",
+                     R"({"name":"n","uri":"http://127.0.0.1:1/x","secretKey":"abcdefgh12"})", "sk-guest")
+                  .status == 403);
+        CHECK(f.call(verb::get, "/api/2.0/settings/webhook/triggers", {}, "sk-guest").status == 200);
+        auto guest_self = json::parse(f.call(verb::get, "/api/2.0/people/@self", {}, "sk-guest").body);
+        CHECK(guest_self.at("response").at("isVisitor") == true);
+
+        f.sim.set_limited_access_for_users(true);
+        CHECK(f.call(verb::get, "/api/2.0/settings/webhooks/log", {}, "sk-alice").status == 403);
+        CHECK(f.call(verb::put, "/api/2.0/settings/webhook/retry", R"({"ids":[1]})", "sk-alice").status == 403);
+        CHECK(f.log().at("total").as_int64() == 3);
+        f.sim.set_limited_access_for_users(false);
+        CHECK(f.log({}, "sk-alice").at("total").as_int64() == 1);
+
+        // The log is read joined with the configs: a deleted config's rows are gone from it.
+        f.sim.remove_webhook(alices);
+        CHECK(f.log().at("total").as_int64() == 2);
+        CHECK(f.log({}, "sk-alice").at("total").as_int64() == 0);
+        CHECK(f.sim.deliveries().size() == 3);
+        CHECK_THROWS_AS(f.sim.remove_webhook(alices), std::invalid_argument);
+    }
+
+    TEST_CASE("a disabled config gets no new deliveries and is listed enabled:false until enabled again") {
+        log_fixture f(fast_options());
+        receiver r(f.ctx);
+        const int cfg = f.sim.subscribe(r.url("/hook"), "another-secret", 0);
+        f.sim.set_webhook_enabled(cfg, false);
+        f.sim.upload(f.alice, f.inbox, "unheard.pdf", false);
+        CHECK(f.sim.deliveries().empty());
+        CHECK(f.sim.webhook_configs().at(0).enabled == false);
+        auto listed = json::parse(f.call(verb::get, "/api/2.0/settings/webhook", {}, "sk-owner").body);
+        CHECK(listed.at("response").at(0).at("configs").at("enabled") == false);
+
+        f.sim.set_webhook_enabled(cfg, true);
+        f.sim.upload(f.alice, f.inbox, "heard.pdf", false);
+        REQUIRE(f.wait([&] { return r.posts().size() == 1; }));
+        CHECK(parse_body(r.posts()[0]).at("payload").at("title").as_string() == "heard.pdf");
+        CHECK_THROWS_AS(f.sim.set_webhook_enabled(cfg + 1, false), std::invalid_argument);
     }
 }

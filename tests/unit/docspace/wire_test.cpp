@@ -301,6 +301,122 @@ TEST_CASE("webhook configs, the list with statuses, and the trigger list") {
     CHECK((*triggers)[2].id == 17179869184LL);
 }
 
+TEST_CASE("a page of the webhook log: rows newest first and the total from beside the response") {
+    // A delivered row with numeric fields, and a failed one as a lenient reader may meet it: string id and
+    // status, no delivery, no payload, no headers, a creationTime without a zone.
+    const std::string body =
+        R"({"response":[{"id":1533,"configName":"automation","trigger":256,)"
+        R"("creationTime":"2025-06-10T12:15:41.0000000+03:00","requestHeaders":"{\"Accept\":[\"*/*\"],)"
+        R"(\"x-docspace-signature-256\":[\"sha256=AB12\"]}","requestPayload":"{\"event\":{\"id\":1533,)"
+        R"(\"trigger\":\"file.uploaded\"},\"payload\":{\"title\":\"a \\u0026 b.pdf\"}}",)"
+        R"("responsePayload":"{}","status":200,"delivery":"2025-06-10T09:15:42Z"},)"
+        R"({"id":"1532","configName":"automation","trigger":128,"creationTime":"2025-06-10T09:15:40",)"
+        R"("status":"0"}],"count":2,"total":57,"links":[],"status":0,"statusCode":200})";
+    auto envelope = wire::unwrap_envelope(response(200, body), "settings.webhooks.log", now);
+    REQUIRE(envelope.has_value());
+    auto page = wire::to_webhook_log_page(envelope.value());
+    REQUIRE(page.has_value());
+    CHECK(page->total == 57);
+    REQUIRE(page->rows.size() == 2);
+
+    const auto& ok = page->rows[0];
+    CHECK(ok.id == 1533);
+    CHECK(ok.config_name == "automation");
+    CHECK(ok.trigger == 256);
+    CHECK(ok.creation_time_ms == 1749546941000);
+    CHECK(ok.status == 200);
+    CHECK(ok.delivered);
+    CHECK(ok.request_headers == R"({"Accept":["*/*"],"x-docspace-signature-256":["sha256=AB12"]})");
+    // The payload is the body's bytes, escapes and all, so its signature can still be checked.
+    CHECK(ok.request_payload ==
+          R"({"event":{"id":1533,"trigger":"file.uploaded"},"payload":{"title":"a \u0026 b.pdf"}})");
+
+    const auto& failed = page->rows[1];
+    CHECK(failed.id == 1532);
+    CHECK(failed.trigger == 128);
+    CHECK(failed.creation_time_ms == 1749546940000);
+    CHECK(failed.status == 0);
+    CHECK_FALSE(failed.delivered);
+    CHECK(failed.request_payload.empty());
+    CHECK(failed.request_headers.empty());
+
+    SUBCASE("no total in the envelope") {
+        auto p = wire::to_webhook_log_page(json::parse(R"({"response":[],"count":0,"status":0})"));
+        REQUIRE(p.has_value());
+        CHECK(p->rows.empty());
+        CHECK(p->total == -1);
+    }
+    SUBCASE("a creationTime in UTC with Z") {
+        auto row = wire::to_webhook_log_row(json::parse(R"({"id":7,"creationTime":"2025-06-10T09:15:41Z"})"));
+        REQUIRE(row.has_value());
+        CHECK(row->creation_time_ms == 1749546941000);
+    }
+    SUBCASE("a row with only its id") {
+        auto p = wire::to_webhook_log_page(json::parse(R"({"response":[{"id":7}],"total":1})"));
+        REQUIRE(p.has_value());
+        CHECK(p->rows.at(0).id == 7);
+        CHECK(p->rows.at(0).config_name.empty());
+        CHECK(p->rows.at(0).creation_time_ms == 0);
+        CHECK(p->rows.at(0).status == 0);
+        CHECK_FALSE(p->rows.at(0).delivered);
+    }
+    SUBCASE("a null delivery is not a delivery") {
+        auto row = wire::to_webhook_log_row(json::parse(R"({"id":7,"status":503,"delivery":null})"));
+        REQUIRE(row.has_value());
+        CHECK(row->status == 503);
+        CHECK_FALSE(row->delivered);
+    }
+    SUBCASE("shapes that are refused") {
+        CHECK_FALSE(wire::to_webhook_log_page(json::parse(R"({"response":{"id":7}})")).has_value());
+        CHECK_FALSE(wire::to_webhook_log_page(json::parse(R"([{"id":7}])")).has_value());
+        // One unreadable entry is set aside with its reason; the readable ones around it are kept.
+        auto mixed = wire::to_webhook_log_page(
+            json::parse(R"({"response":[{"id":9},{"configName":"x"},"junk",{"id":7}],"total":4})"));
+        REQUIRE(mixed.has_value());
+        REQUIRE(mixed->rows.size() == 2);
+        CHECK(mixed->rows[0].id == 9);
+        CHECK(mixed->rows[1].id == 7);
+        REQUIRE(mixed->unreadable.size() == 2);
+        CHECK(mixed->unreadable[0] == "unexpected response: webhook log entry has no id");
+        CHECK(mixed->unreadable[1] == "unexpected response: webhook log entry is not an object");
+        CHECK_FALSE(wire::to_webhook_log_row(json::parse(R"({"id":"abc"})")).has_value());
+        CHECK_FALSE(wire::to_webhook_log_row(json::parse("1532")).has_value());
+    }
+}
+
+TEST_CASE("the whole envelope is an error like unwrap's for the statuses the log answers") {
+    const std::string body = R"({"error":{"message":"Access denied","type":"System.Security.SecurityException"},)"
+                             R"("status":1,"statusCode":403})";
+    auto denied = wire::unwrap_envelope(response(403, body), "settings.webhooks.log", now);
+    REQUIRE_FALSE(denied.has_value());
+    CHECK(denied.error().status == 403);
+    CHECK(denied.error().message == "Access denied");
+    CHECK(denied.error().permanent());
+
+    auto limited = wire::unwrap_envelope(response(429, "", {{"Retry-After", "4"}}), "settings.webhooks.log", now);
+    REQUIRE_FALSE(limited.has_value());
+    CHECK(limited.error().retry_after_ms == 4000);
+    CHECK(limited.error().retryable());
+
+    auto html = wire::unwrap_envelope(response(200, "<html>login</html>"), "settings.webhooks.log", now);
+    REQUIRE_FALSE(html.has_value());
+    CHECK(html.error().status == 200);
+}
+
+TEST_CASE("the log query sends only the filters that are set") {
+    CHECK(wire::webhook_log_query_string({}).empty());
+    webhook_log_query q;
+    q.config_id = 7;
+    q.group_status = 29;
+    q.event_id = 1532;
+    q.start_index = 200;
+    q.count = 100;
+    CHECK(wire::webhook_log_query_string(q) == "?configId=7&groupStatus=29&eventId=1532&startIndex=200&count=100");
+    webhook_log_query only_count;
+    only_count.count = 5;
+    CHECK(wire::webhook_log_query_string(only_count) == "?count=5");
+}
+
 TEST_CASE("request bodies send numeric ids as numbers and other ids as strings") {
     CHECK(wire::fileop_body("8421", "654321", config::conflict::skip) ==
           R"({"fileIds":[8421],"folderIds":[],"destFolderId":654321,"conflictResolveType":"Skip",)"

@@ -56,6 +56,15 @@ public:
     // GET api/2.0/files/fileops?id={op_id} ("files.fileops.status"): the op, or nullopt when DocSpace no
     // longer knows it ([]). DocSpace reports a finished op exactly once and then forgets it.
     awaitable<outcome<std::optional<fileop>>> fileop_status(std::string op_id);
+    // GET api/2.0/files/fileops ("files.fileops.list"): every operation of the API key's user that DocSpace
+    // still holds. Like fileop_status, it dequeues the finished ones it reports, so a worker polling one of
+    // those by id then sees it vanish.
+    awaitable<outcome<std::vector<fileop>>> my_fileops();
+    // Polls `op` (as start_fileop or fileop_status reported it) with fileop_status every poll_interval
+    // (doubling, at most 4 s) until it is finished or vanished, or `deadline` passes (timed_out, the op as last
+    // seen). Errors as run_fileop's.
+    awaitable<outcome<fileop_result>> await_fileop(fileop op, std::chrono::milliseconds poll_interval,
+                                                   std::chrono::milliseconds deadline);
     // start_fileop, then fileop_status every poll_interval (doubling, at most 4 s) until the op is finished
     // or vanished. Transient poll failures (retryable(), honouring retry_after_ms) are polled through;
     // others end the wait with that error. When `deadline` (from the start) passes first: an api_error
@@ -86,11 +95,20 @@ public:
     awaitable<outcome<webhook_config>> delete_webhook(std::int64_t id);
     // GET api/2.0/settings/webhook/triggers ("settings.webhook.triggers", DocSpace v3.7.1+).
     awaitable<outcome<std::vector<webhook_trigger>>> webhook_triggers();
+    // GET api/2.0/settings/webhooks/log ("settings.webhooks.log"): one page of the delivery log, newest
+    // first, with the number of rows matching `q` on all pages. Admins read every config's rows, other users
+    // those of the configs they created; 403 for a guest, or for a non-admin when DocSpace limits developer
+    // tools to admins.
+    awaitable<outcome<webhook_log_page>> webhook_log(webhook_log_query q);
 
     // Closes idle keep-alive connections to the portal.
     void close_idle();
 
 private:
+    // The request with the API key. Reports the status to on_response; the key is cut out of error bodies.
+    awaitable<outcome<http::client_response>> send(std::string_view endpoint, boost::beast::http::verb method,
+                                                   std::string path, std::string body);
+    // send, then the "response" member of the success envelope (wire::unwrap).
     awaitable<outcome<boost::json::value>> call(std::string_view endpoint, boost::beast::http::verb method,
                                                 std::string path, std::string body = {});
 

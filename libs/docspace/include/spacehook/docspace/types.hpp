@@ -30,6 +30,8 @@ struct api_error {
     // Will fail the same way again: 400, 402, 403 (DocSpace's InvalidOperation), 404, 410, 415.
     // 401 is neither (the key may be fixed meanwhile), nor is a 2xx whose body could not be read.
     bool permanent() const;
+    // One line for logs and jobs.last_error: "DocSpace files.file.get answered 403: ..." or "... failed: ...".
+    std::string describe() const;
 };
 
 // A value or the api_error that stands in for it.
@@ -113,6 +115,9 @@ struct fileop_result {
     // The op disappeared ([] from fileops?id=) before a poll saw it finished: the caller must verify the
     // effect itself (e.g. GET files/file/{id} and compare folderId). `op` is then the last state seen.
     bool vanished = false;
+    // client::await_fileop only: the deadline passed with the op still unfinished (`op` as last seen); it
+    // may still complete.
+    bool timed_out = false;
     fileop op;
 };
 
@@ -142,6 +147,35 @@ struct webhook_trigger {
     std::string name;
     std::int64_t id = 0;
     bool available = true;
+};
+
+// GET settings/webhooks/log filters (docspace-protocol.md 4.6); unset ones are not sent.
+struct webhook_log_query {
+    std::optional<std::int64_t> config_id;     // configId: the webhook config's id
+    std::optional<std::int64_t> group_status;  // groupStatus bits: 1 not sent (status 0), 2 2xx, 4 3xx, 8 4xx, 16 5xx
+    std::optional<std::int64_t> event_id;      // eventId: one row, by its id (= event.id of what it sent)
+    std::optional<int> count;                  // 1..100; DocSpace's default is 100
+    std::optional<std::int64_t> start_index;   // rows to skip, counting from the newest
+};
+
+// One WebhooksLogDto: one event delivered (or not) to one config. Automatic retries update the row; a
+// manual retry is a new row with a new id.
+struct webhook_log_row {
+    std::int64_t id = 0;                // the row id, which is the event.id its deliveries carry
+    std::string config_name;
+    std::int64_t trigger = 0;           // the single trigger bit, e.g. 256 for file.uploaded
+    std::int64_t creation_time_ms = 0;  // Unix ms; 0 when absent or unreadable
+    unsigned status = 0;                // last attempt's HTTP status; 0 no answer or not sent yet, 500 timeout
+    std::string request_payload;        // exact body of the last attempt; empty when absent
+    std::string request_headers;        // JSON text of the headers sent with it; empty when absent
+    bool delivered = false;             // `delivery` is set, which DocSpace does on a 2xx only
+};
+
+// One page of the log, newest first.
+struct webhook_log_page {
+    std::vector<webhook_log_row> rows;
+    std::vector<std::string> unreadable;  // why each entry that is not a readable log row was left out
+    std::int64_t total = -1;  // rows matching the filters, all pages together; -1 when the envelope has none
 };
 
 struct client_settings {

@@ -1,4 +1,4 @@
-// DocSpace REST wire format (docspace-protocol.md 4.0-4.5): the success/error envelopes, status and
+// DocSpace REST wire format (docspace-protocol.md 4.0-4.6): the success/error envelopes, status and
 // Retry-After mapping, DTO -> domain conversion and request bodies. Pure functions, no I/O; the client
 // uses them and the unit tests feed them bodies exactly as the protocol page shows.
 #ifndef SPACEHOOK_DOCSPACE_WIRE_HPP
@@ -20,6 +20,10 @@ namespace spacehook::docspace::wire {
 // `now` resolves HTTP-date Retry-After and unix-time X-RateLimit-Reset values.
 outcome<boost::json::value> unwrap(const http::client_response& res, std::string_view endpoint,
                                    std::chrono::system_clock::time_point now);
+// As unwrap, but the whole success envelope (an object with a "response" member), for the paged lists
+// whose `total` sits beside the response.
+outcome<boost::json::value> unwrap_envelope(const http::client_response& res, std::string_view endpoint,
+                                            std::chrono::system_clock::time_point now);
 
 // Milliseconds to wait before retrying, from Retry-After (delta seconds or HTTP-date), else from
 // X-RateLimit-Reset (unix seconds, or delta seconds when small). Never negative.
@@ -37,6 +41,9 @@ outcome<webhook_config> to_webhook(const boost::json::value& response);
 outcome<std::vector<webhook_config>> to_webhook_list(const boost::json::value& response);
 outcome<std::vector<webhook_trigger>> to_triggers(const boost::json::value& response);
 outcome<std::string> to_string_response(const boost::json::value& response);
+outcome<webhook_log_row> to_webhook_log_row(const boost::json::value& dto);
+// From the whole envelope (see unwrap_envelope): the rows of "response" and "total".
+outcome<webhook_log_page> to_webhook_log_page(const boost::json::value& envelope);
 
 // The canonical text of a JSON id (number or string); "" for anything else.
 entry_id id_text(const boost::json::value& v);
@@ -50,6 +57,8 @@ std::string comment_body(int version, std::string_view text);
 // `id` set: an update body (adds "id"; an empty secret is sent as "" and keeps the old one).
 std::string webhook_body(const webhook_spec& spec, std::optional<std::int64_t> id = std::nullopt);
 std::string webhook_enable_body(std::int64_t id, std::string_view name, std::string_view uri, bool enabled);
+// The query of GET settings/webhooks/log: "" when no filter is set, else "?configId=7&groupStatus=29...".
+std::string webhook_log_query_string(const webhook_log_query& q);
 
 // "Skip" / "Overwrite" / "Duplicate" (FileConflictResolveType).
 std::string_view conflict_name(config::conflict c);

@@ -1,7 +1,8 @@
 // An in-process ONLYOFFICE DocSpace that follows docspace-protocol.md to the byte: the REST calls spacehook
-// makes (people, files, fileops, comment, folder path, settings/webhook) and webhook publishing with
-// DocSpace's signing, retry schedule and log-row event ids. It serves HTTP on 127.0.0.1:<ephemeral> on the
-// caller's io_context (run by one thread) and delivers webhooks with spacehook::http::client.
+// makes (people, files, fileops, comment, folder path, settings/webhook and settings/webhooks/log) and
+// webhook publishing with DocSpace's signing, retry schedule and log-row event ids. It serves HTTP on
+// 127.0.0.1:<ephemeral> on the caller's io_context (run by one thread) and delivers webhooks with
+// spacehook::http::client.
 //
 // Every public member is thread-safe: tests set state up, inject faults and read the logs from their own
 // thread while the io_context thread serves. Members that publish events only queue the deliveries; they
@@ -41,7 +42,7 @@ struct sim_options {
     // answers (the PUT then reports finished:true once).
     std::chrono::milliseconds fileop_delay{20};
     // Automatic webhook retries: `max_retries` after the first attempt, waiting 1, 2, 4, 8, 16 s (x2 each)
-    // multiplied by `retry_scale` (e.g. 0.01 for tests).
+    // multiplied by `retry_scale` (e.g. 0.01 for tests: 310 ms for the whole schedule; 0: no waits).
     int max_retries = 5;
     double retry_scale = 1.0;
     std::size_t max_concurrent_deliveries = 10;
@@ -62,6 +63,7 @@ struct user_info {
     std::string email;
     std::string display_name;  // "first last" when empty
     bool admin = false;        // DocSpace admin: sees and may edit every webhook config
+    bool guest = false;        // DocSpace guest: every settings/webhook call but triggers answers 403
 };
 
 struct folder_state {
@@ -240,6 +242,24 @@ public:
     // Manual retry of a delivery (PUT settings/webhook/{id}/retry): a new log row with a new event.id, the
     // same payload, trigger, createOn and createBy. Returns the new id, 0 when `delivery_id` is unknown.
     int redeliver(int delivery_id);
+    // A failed log row of config `config_id` whose requestPayload is `payload` verbatim, as if one attempt had
+    // been sent and answered `status`: for tests of what a reader of the log must refuse (rows DocSpace itself
+    // would not write). No delivery is made. Returns the row id. Throws std::invalid_argument for an unknown
+    // config.
+    int add_log_row(int config_id, std::string payload, unsigned status = 500);
+
+    // --- webhook administration: what DocSpace does to configs by itself, and a portal setting -------------
+    // Enables or disables a config, as DocSpace's auto-disable does after 3 days without a success: a
+    // disabled config gets no new deliveries and GET settings/webhook shows enabled:false. Throws
+    // std::invalid_argument for an unknown id.
+    void set_webhook_enabled(int config_id, bool enabled);
+    // Deletes a config, as a final 410 does. Its log rows vanish from settings/webhooks/log with it (the log
+    // is read joined with the configs); deliveries() keeps them. Throws std::invalid_argument for an
+    // unknown id.
+    void remove_webhook(int config_id);
+    // TenantDevToolsAccessSettings.LimitedAccessForUsers: when on, every settings/webhook call but triggers
+    // answers 403 to users who are not DocSpace admins.
+    void set_limited_access_for_users(bool on);
 
     // --- observation ---------------------------------------------------------------------------------------
     std::vector<request_record> requests() const;
