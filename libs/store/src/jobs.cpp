@@ -1,5 +1,7 @@
 #include "spacehook/store/jobs.hpp"
 
+#include <algorithm>
+
 namespace spacehook::store {
 namespace {
 
@@ -62,9 +64,15 @@ constexpr std::string_view sql_insert_step =
     "INSERT INTO job_steps(job_id, idx, action, state, updated_at) VALUES(?1, ?2, ?3, 'pending', ?4) "
     "ON CONFLICT DO NOTHING";
 constexpr std::string_view sql_get_steps =
-    "SELECT idx, action, state, result FROM job_steps WHERE job_id = ?1 ORDER BY idx";
+    "SELECT idx, action, state, result, operation FROM job_steps WHERE job_id = ?1 ORDER BY idx";
+// Step writes hold only while the lease (job id, attempts) does: a worker whose lease expired and was taken
+// over must not mark or finish a step of the newer attempt.
 constexpr std::string_view sql_finish_step =
-    "UPDATE job_steps SET state = ?3, result = ?4, updated_at = ?5 WHERE job_id = ?1 AND idx = ?2";
+    "UPDATE job_steps SET state = ?4, result = ?5, updated_at = ?6 WHERE job_id = ?1 AND idx = ?3 "
+    "AND EXISTS (SELECT 1 FROM jobs WHERE id = ?1 AND attempts = ?2 AND state = 'running')";
+constexpr std::string_view sql_step_operation =
+    "UPDATE job_steps SET operation = ?4, updated_at = ?5 WHERE job_id = ?1 AND idx = ?3 "
+    "AND EXISTS (SELECT 1 FROM jobs WHERE id = ?1 AND attempts = ?2 AND state = 'running')";
 
 }  // namespace
 
@@ -124,19 +132,29 @@ std::vector<step> ensure_steps(database& db, std::int64_t job_id, const std::vec
     return get_steps(db, job_id);
 }
 
-void finish_step(database& db, std::int64_t job_id, int idx, std::string_view state, const std::string& result,
+bool finish_step(database& db, std::int64_t job_id, int attempts, int idx, std::string_view state, const std::string& result,
                  std::int64_t now) {
     auto& st = db.cached(sql_finish_step);
-    st.bind(1, job_id).bind(2, idx).bind(3, state).bind(4, result).bind(5, now);
+    st.bind(1, job_id).bind(2, attempts).bind(3, idx).bind(4, state).bind(5, result).bind(6, now);
     st.run();
+    return db.changes() == 1;
 }
 
 std::vector<step> get_steps(database& db, std::int64_t job_id) {
     auto& st = db.cached(sql_get_steps);
     st.bind(1, job_id);
     std::vector<step> out;
-    while (st.step()) out.push_back({static_cast<int>(st.int64(0)), st.text(1), st.text(2), st.opt_text(3)});
+    while (st.step())
+        out.push_back({static_cast<int>(st.int64(0)), st.text(1), st.text(2), st.opt_text(3), st.opt_text(4)});
     return out;
+}
+
+bool set_step_operation(database& db, std::int64_t job_id, int attempts, int idx,
+                        const std::optional<std::string>& operation, std::int64_t now) {
+    auto& st = db.cached(sql_step_operation);
+    st.bind(1, job_id).bind(2, attempts).bind(3, idx).bind(4, operation).bind(5, now);
+    st.run();
+    return db.changes() == 1;
 }
 
 bool release_job(database& db, std::int64_t id, int attempts, std::int64_t now) {
@@ -184,17 +202,32 @@ bool cancel_job(database& db, std::int64_t id, std::int64_t now) {
     return db.changes() == 1;
 }
 
-purge_counts purge(database& db, const std::vector<std::string>& states, std::int64_t older_than) {
+purge_counts purge(database& db, const std::vector<std::string>& states, std::int64_t older_than,
+                   std::int64_t forget_before) {
     purge_counts c;
     for (const auto& s : states) {
         auto st = db.prepare("DELETE FROM jobs WHERE state = ?1 AND updated_at < ?2");
         st.bind(1, s).bind(2, older_than).run();
         c.jobs += db.changes();
     }
+    // An event's identity outlives its body: the same delivery arriving again must still be a duplicate.
+    // (events_with_body keeps this to the events that still have one.)
     auto ev = db.prepare(
-        "DELETE FROM events WHERE received_at < ?1 AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.event_row = events.id)");
+        "UPDATE events SET body = X'' WHERE length(body) > 0 AND received_at < ?1 "
+        "AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.event_row = events.id)");
     ev.bind(1, older_than).run();
     c.events = db.changes();
+    const auto cutoff = std::min(older_than, forget_before);
+    auto forget = db.prepare(
+        "DELETE FROM events WHERE received_at < ?1 AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.event_row = events.id)");
+    forget.bind(1, cutoff).run();
+    c.forgotten = db.changes();
+    // From now on an event created before the cutoff may have been stored and forgotten (insert_delivery).
+    if (c.forgotten > 0)
+        db.prepare("INSERT INTO store_state(key, value) VALUES('identities_forgotten_before', ?1) "
+                   "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)")
+            .bind(1, cutoff)
+            .run();
     return c;
 }
 
@@ -230,6 +263,7 @@ replay_counts replay_event(database& db, std::int64_t event_row, const std::vect
             .run();
         ++c.requeued;
     }
+    if (c.created + c.requeued > 0) db.prepare("UPDATE events SET source = 'replay' WHERE id = ?1").bind(1, event_row).run();
     return c;
 }
 

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <deque>
 #include <mutex>
 #include <unordered_map>
 
@@ -25,6 +26,8 @@ namespace spacehook::worker {
 namespace {
 
 using config::action_kind;
+
+constexpr std::string_view timed_out_message = "timed out waiting for fileop";
 
 // How a step or a whole job ended.
 enum class result_kind { done, skipped, retry, dead };
@@ -43,11 +46,8 @@ result retry(std::string d, std::optional<std::int64_t> after = {}) { return {re
 // A DocSpace failure as a job result: permanent answers (400/403/404/...) end the job, everything else
 // (network, 401, 429, 5xx) is retried.
 result from_api(const docspace::api_error& e) {
-    std::string text = e.status == 0
-                           ? fmt::format("DocSpace {} failed: {}", e.endpoint, e.message)
-                           : fmt::format("DocSpace {} answered {}: {}", e.endpoint, e.status, e.message);
-    if (e.permanent()) return dead(std::move(text));
-    return retry(std::move(text), e.retry_after_ms);
+    if (e.permanent()) return dead(e.describe());
+    return retry(e.describe(), e.retry_after_ms);
 }
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -59,6 +59,7 @@ bool iequals(std::string_view a, std::string_view b) {
 // Everything known about the job's event while it runs.
 struct job_context {
     const store::job* job = nullptr;
+    std::int64_t lease_until = 0;  // of the lease (job->id, job->attempts) this worker holds
     webhook::envelope env;
     std::optional<docspace::file_info> file;  // current state, when the rule needs it
     std::optional<docspace::person> actor;
@@ -106,6 +107,11 @@ struct pool::impl : std::enable_shared_from_this<impl> {
     };
     std::unordered_map<std::string, cached_person> people;
     std::optional<std::string> self_id;
+    // DocSpace reports a finished move or copy once, to whichever poll sees it first. When that is another
+    // worker's (a resumed step waiting for every operation of ours), the report is kept here for the
+    // operation's own worker, which would otherwise see it vanish.
+    std::unordered_map<std::string, docspace::fileop> reported_elsewhere;
+    std::deque<std::string> reported_order;
     std::mt19937_64 rng{std::random_device{}()};
     std::vector<std::unique_ptr<boost::asio::steady_timer>> timers;
     std::atomic<bool> stopping{false};
@@ -126,18 +132,8 @@ struct pool::impl : std::enable_shared_from_this<impl> {
     }
 
     void make_client(const config::settings& s) {
-        docspace::client_settings cs;
-        cs.base_url = s.docspace.base_url;
-        cs.api_key = s.docspace.api_key;
-        cs.ca_file = s.docspace.ca_file;
-        cs.timeout = std::chrono::milliseconds(s.docspace.timeout_ms);
-        client = std::make_unique<docspace::client>(ctx.get_executor(), cs);
-        client->on_response = [this](std::string_view endpoint, unsigned status) {
-            registry
-                .get_counter("spacehook_docspace_requests_total", "DocSpace REST calls, by route and HTTP status (0 = no answer).",
-                             {{"endpoint", std::string(endpoint)}, {"code", std::to_string(status)}})
-                .inc();
-        };
+        client = std::make_unique<docspace::client>(ctx.get_executor(), docspace::client_settings::from(s.docspace));
+        count_docspace_requests(*client, registry);
     }
 
     // ---- loops -------------------------------------------------------------------------------------
@@ -201,9 +197,11 @@ struct pool::impl : std::enable_shared_from_this<impl> {
                 try {
                     store::purge_counts c;
                     co_await write([&](store::database& db) {
-                        c = store::purge(db, {"succeeded", "skipped"}, last_purge - retention.succeeded_after_ms);
+                        c = store::purge(db, {"succeeded", "skipped"}, last_purge - retention.succeeded_after_ms,
+                                         last_purge - retention.dedup_window_ms);
                     });
-                    if (c.jobs + c.events > 0) log::info("retention.purged", {{"jobs", c.jobs}, {"events", c.events}});
+                    if (c.jobs + c.events + c.forgotten > 0)
+                        log::info("retention.purged", {{"jobs", c.jobs}, {"events", c.events}, {"forgotten", c.forgotten}});
                 } catch (const std::exception& e) {
                     log::error("retention.purge_failed", {{"error", e.what()}});
                 }
@@ -282,7 +280,8 @@ struct pool::impl : std::enable_shared_from_this<impl> {
         bool recorded = false;
         try {
             co_await write([&](store::database& db) {
-                if (last_step) store::finish_step(db, job.id, last_step->idx, last_step->state, last_step->detail, now);
+                if (last_step)
+                    store::finish_step(db, job.id, job.attempts, last_step->idx, last_step->state, last_step->detail, now);
                 recorded = state == "retrying" ? store::schedule_retry(db, job.id, job.attempts, run_at, *reason, now)
                                                : store::finish_job(db, job.id, job.attempts, state, reason, now);
             });
@@ -327,6 +326,7 @@ struct pool::impl : std::enable_shared_from_this<impl> {
         if (auto* why = std::get_if<std::string>(&parsed)) co_return dead("stored event is unreadable: " + *why);
         job_context jc;
         jc.job = &job;
+        jc.lease_until = job.lease_until.value_or(0);
         jc.env = std::move(std::get<webhook::envelope>(parsed));
         jc.view = {jc.env.entry_id, jc.env.parent_id, jc.env.title};
 
@@ -353,22 +353,28 @@ struct pool::impl : std::enable_shared_from_this<impl> {
             jc.file = std::move(*fi);
             jc.view = {jc.file->id, jc.file->folder_id, jc.file->title};
         }
-        const rules::ancestry* anc = nullptr;
-        rules::ancestry anc_copy;
-        if (needs.ancestry && !jc.view.parent_id.empty()) {
-            auto now = clock::now_ms();
-            if (auto* hit = ancestry.get(jc.view.parent_id, now)) {
-                anc_copy = *hit;
-            } else {
-                auto path = co_await client->folder_path(jc.view.parent_id);
-                if (!path) co_return from_api(path.error());
-                for (const auto& f : *path) anc_copy.push_back(f.id);
-                ancestry.put(jc.view.parent_id, anc_copy, now);
+        // A job with a step under way or finished was matched by an earlier attempt, and that decision stands:
+        // matching it again would judge the rule against a world the job itself has changed (its move took
+        // the file out of the room the rule watches), and skip the steps that are left.
+        const bool begun = std::any_of(steps.begin(), steps.end(), [](const auto& st) { return st.state != "pending"; });
+        if (!begun) {
+            const rules::ancestry* anc = nullptr;
+            rules::ancestry anc_copy;
+            if (needs.ancestry && !jc.view.parent_id.empty()) {
+                auto now = clock::now_ms();
+                if (auto* hit = ancestry.get(jc.view.parent_id, now)) {
+                    anc_copy = *hit;
+                } else {
+                    auto path = co_await client->folder_path(jc.view.parent_id);
+                    if (!path) co_return from_api(path.error());
+                    for (const auto& f : *path) anc_copy.push_back(f.id);
+                    ancestry.put(jc.view.parent_id, anc_copy, now);
+                }
+                anc = &anc_copy;
             }
-            anc = &anc_copy;
+            auto v = rt_now.matcher->evaluate(*idx, jc.env.trigger, jc.view, anc);
+            if (!v) co_return skipped(v.reason);
         }
-        auto v = rt_now.matcher->evaluate(*idx, jc.env.trigger, jc.view, anc);
-        if (!v) co_return skipped(v.reason);
 
         const auto kinds = action_kinds(rule);
         if (steps.empty())  // the rule appeared by a reload between lease and now
@@ -379,9 +385,9 @@ struct pool::impl : std::enable_shared_from_this<impl> {
 
         // One upload, one effect: DocSpace sends file.created and file.uploaded for one API upload. A rule
         // that moves the file is done once the file sits in its destination, so the second event's job
-        // (which runs after the first, same file key) is skipped instead of notifying twice.
-        const bool fresh = std::all_of(steps.begin(), steps.end(), [](const auto& st) { return st.state == "pending"; });
-        if (fresh && jc.file)
+        // (which runs after the first, same file key) is skipped instead of notifying twice. Only a job that
+        // has not begun: for one that has, the file may sit there because of its own move.
+        if (!begun && jc.file)
             for (const auto& a : rule.actions)
                 if (a.kind == action_kind::move && jc.file->folder_id == a.to_folder)
                     co_return skipped(fmt::format("file {} is already in folder {}: an earlier event moved it",
@@ -393,7 +399,6 @@ struct pool::impl : std::enable_shared_from_this<impl> {
             if (p) jc.actor = *p;
         }
 
-        auto lease_until = job.lease_until.value_or(0);
         for (auto& st : steps) {
             if (st.state == "done" || st.state == "skipped") continue;
             if (stopping.load()) {
@@ -402,15 +407,7 @@ struct pool::impl : std::enable_shared_from_this<impl> {
                 released = true;
                 co_return retry("released at shutdown");
             }
-            auto now = clock::now_ms();
-            if (lease_until - now < s.workers.lease_ms / 2) {
-                bool held = false;
-                co_await write([&](store::database& db) {
-                    held = store::extend_lease(db, job.id, job.attempts, now + s.workers.lease_ms, now);
-                });
-                if (!held) co_return retry("lease lost while running");
-                lease_until = now + s.workers.lease_ms;
-            }
+            if (!co_await hold_lease(jc, s.workers.lease_ms)) co_return retry("lease lost while running");
             const auto& action = rule.actions[static_cast<std::size_t>(st.idx)];
             const auto& tmpl = rt_now.templates[*idx][static_cast<std::size_t>(st.idx)];
             auto t0 = std::chrono::steady_clock::now();
@@ -425,7 +422,11 @@ struct pool::impl : std::enable_shared_from_this<impl> {
                     last_step = step_record{st.idx, state, r.detail};
                     break;
                 }
-                co_await write([&](store::database& db) { store::finish_step(db, job.id, st.idx, state, r.detail, clock::now_ms()); });
+                bool held = false;
+                co_await write([&](store::database& db) {
+                    held = store::finish_step(db, job.id, job.attempts, st.idx, state, r.detail, clock::now_ms());
+                });
+                if (!held) co_return retry("lease lost while running");
                 continue;
             }
             r.detail = fmt::format("step {} ({}): {}", st.idx + 1, config::to_string(action.kind), r.detail);
@@ -442,15 +443,201 @@ struct pool::impl : std::enable_shared_from_this<impl> {
         co_return p;
     }
 
-    awaitable<void> mark_started(const store::job& job, store::step& st) {
-        if (st.state == "started") co_return;
-        co_await write([&](store::database& db) { store::finish_step(db, job.id, st.idx, "started", "", clock::now_ms()); });
+    // Extends the job's lease when half of it has passed; false when it was lost (taken over after expiry).
+    awaitable<bool> hold_lease(job_context& jc, std::int64_t lease_ms) {
+        const auto now = clock::now_ms();
+        if (jc.lease_until - now >= lease_ms / 2) co_return true;
+        bool held = false;
+        co_await write([&](store::database& db) {
+            held = store::extend_lease(db, jc.job->id, jc.job->attempts, now + lease_ms, now);
+        });
+        if (held) jc.lease_until = now + lease_ms;
+        co_return held;
+    }
+
+    // Marks the step started (before its effect is attempted) and forgets an earlier operation id, in one
+    // write that holds only under this worker's lease.
+    awaitable<bool> mark_started(const store::job& job, store::step& st) {
+        bool held = false;
+        co_await write([&](store::database& db) {
+            held = store::finish_step(db, job.id, job.attempts, st.idx, "started", "", clock::now_ms()) &&
+                   (!st.operation || store::set_step_operation(db, job.id, job.attempts, st.idx, std::nullopt, clock::now_ms()));
+        });
+        if (!held) co_return false;
         st.state = "started";
+        st.operation.reset();
+        co_return true;
+    }
+
+    // A move or copy. The step is marked started before the PUT and keeps the operation's id once DocSpace
+    // answers, so a resumed step first learns how the earlier operation ended (it may still be running)
+    // and checks its effect, and issues the operation again only when it did not take effect.
+    awaitable<result> run_fileop_step(const store::job& job, store::step& st, const config::action& a, job_context& jc,
+                                      const runtime& rt_now) {
+        if (!jc.file) co_return dead("move and copy need a file event (the payload is not a file)");
+        const auto& ds = rt_now.settings->docspace;
+        const auto lease_ms = rt_now.settings->workers.lease_ms;
+        const bool is_move = a.kind == action_kind::move;
+        const auto kind = is_move ? docspace::fileop_kind::move : docspace::fileop_kind::copy;
+        const auto poll = std::chrono::milliseconds(ds.poll_interval_ms);
+        const auto limit = std::chrono::milliseconds(ds.fileop_timeout_ms);
+        if (is_move && jc.file->folder_id == a.to_folder) co_return done(fmt::format("already in folder {}", a.to_folder));
+
+        const bool resumed = st.state == "started";
+        if (resumed) {
+            auto earlier = co_await settle_earlier_fileop(st, kind, jc, rt_now);
+            if (!earlier) co_return from_api(earlier.error());
+            if (*earlier) co_return fileop_outcome(**earlier, a, jc, true);
+            if (is_move) {  // it ended unseen, or was never issued: the file's folder tells
+                auto fi = co_await client->file(jc.file->id);
+                if (!fi) co_return from_api(fi.error());
+                jc.file = std::move(*fi);
+                if (jc.file->folder_id == a.to_folder)
+                    co_return done(fmt::format("moved to folder {} by an earlier attempt", a.to_folder));
+            }
+        }
+        // Issued (again) only under a held lease, with any earlier operation id forgotten first: a stale id
+        // would let the next resume skip waiting for this operation.
+        if (!co_await mark_started(job, st)) co_return retry("lease lost while running");
+        // A copy that may already have happened is issued again with Skip, so it cannot make a second copy.
+        const auto conflict = (!is_move && resumed) ? config::conflict::skip : a.on_conflict;
+        auto op = co_await client->start_fileop(kind, jc.file->id, a.to_folder, conflict);
+        if (!op) co_return from_api(op.error());
+        if (!op->finished) {
+            bool held = false;
+            co_await write([&](store::database& db) {
+                held = store::set_step_operation(db, job.id, job.attempts, st.idx, op->id, clock::now_ms());
+            });
+            if (!held) co_return retry("lease lost while running");
+            st.operation = op->id;
+        }
+        auto r = co_await await_op(std::move(*op), poll, limit, jc, lease_ms);
+        if (!r) co_return from_api(r.error());
+        if (r->vanished) {
+            if (!is_move) co_return retry("the copy operation vanished before it reported its result");
+            auto fi = co_await client->file(jc.file->id);
+            if (!fi) co_return from_api(fi.error());
+            if (fi->folder_id == a.to_folder) {
+                jc.file = std::move(*fi);
+                co_return done(fmt::format("moved to folder {} (verified after the operation vanished)", a.to_folder));
+            }
+            co_return retry(fmt::format("the move operation vanished; the file is still in folder {}", fi->folder_id));
+        }
+        co_return fileop_outcome(r->op, a, jc, resumed);
+    }
+
+    // How the operation an earlier attempt of this step issued ended: its finished report, or nullopt when
+    // it ended without one reaching us (DocSpace reports a finished operation once) or was never issued.
+    // Without a recorded id (the PUT's answer never arrived) DocSpace may be running it right now, under an
+    // id we cannot tie to the file: every unfinished operation of that kind of the API key's user is waited
+    // for first, up to docspace.fileop_timeout_ms in all. (That user's own operations, made in DocSpace's UI,
+    // are among them, and this listing consumes their finished reports.)
+    awaitable<docspace::outcome<std::optional<docspace::fileop>>> settle_earlier_fileop(const store::step& st,
+                                                                                        docspace::fileop_kind kind,
+                                                                                        job_context& jc,
+                                                                                        const runtime& rt_now) {
+        using found = std::optional<docspace::fileop>;
+        const auto& ds = rt_now.settings->docspace;
+        const auto poll = std::chrono::milliseconds(ds.poll_interval_ms);
+        const auto limit = std::chrono::milliseconds(ds.fileop_timeout_ms);
+        const auto lease_ms = rt_now.settings->workers.lease_ms;
+        if (st.operation) {
+            docspace::fileop earlier;
+            earlier.id = *st.operation;
+            auto r = co_await await_op(std::move(earlier), poll, limit, jc, lease_ms);
+            if (!r) co_return r.error();
+            co_return r->vanished ? found() : found(std::move(r->op));
+        }
+        auto ops = co_await client->my_fileops();
+        if (!ops) co_return ops.error();
+        const int operation = kind == docspace::fileop_kind::copy ? 1 : 0;
+        std::vector<docspace::fileop> running;
+        for (auto& op : *ops) {  // first keep every finished report the listing consumed, for its own worker
+            if (op.finished) keep_report(std::move(op));
+            else if (op.operation == operation) running.push_back(std::move(op));
+        }
+        const auto until = std::chrono::steady_clock::now() + limit;
+        for (auto& op : running) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+            if (left.count() <= 0) break;  // what still runs after that long is not waited for: check the effect
+            auto r = co_await await_op(std::move(op), poll, left, jc, lease_ms);
+            if (!r) {
+                if (r.error().status == 0 && r.error().message == timed_out_message) break;
+                co_return r.error();
+            }
+            if (!r->vanished) keep_report(std::move(r->op));  // another worker's, most likely
+        }
+        co_return found();
+    }
+
+    // Polls `op` until it is finished or vanished, up to `limit`, renewing the job's lease as it goes (a move
+    // may take longer than workers.lease_ms). A report another worker's poll consumed is taken from
+    // reported_elsewhere.
+    awaitable<docspace::outcome<docspace::fileop_result>> await_op(docspace::fileop op, std::chrono::milliseconds poll,
+                                                                   std::chrono::milliseconds limit, job_context& jc,
+                                                                   std::int64_t lease_ms) {
+        const auto until = std::chrono::steady_clock::now() + limit;
+        const auto id = op.id;
+        for (;;) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+            auto r = co_await client->await_fileop(std::move(op), poll,
+                                                   std::min(left, std::chrono::milliseconds(lease_ms / 3)));
+            if (r && r->vanished)
+                if (auto it = reported_elsewhere.find(id); it != reported_elsewhere.end()) {
+                    r->op = std::move(it->second);
+                    r->vanished = false;
+                    reported_elsewhere.erase(it);
+                }
+            if (!r || !r->timed_out) co_return r;
+            if (left <= std::chrono::milliseconds(lease_ms / 3)) {
+                docspace::api_error e;
+                e.endpoint = "files.fileops.status";
+                e.message = std::string(timed_out_message);
+                co_return e;
+            }
+            if (!co_await hold_lease(jc, lease_ms)) {
+                docspace::api_error e;
+                e.endpoint = "files.fileops.status";
+                e.message = "lease lost while waiting for the operation";
+                co_return e;
+            }
+            op = std::move(r->op);
+        }
+    }
+
+    void keep_report(docspace::fileop op) {
+        constexpr std::size_t max_kept = 4096;
+        auto id = op.id;
+        if (!reported_elsewhere.emplace(id, std::move(op)).second) return;
+        reported_order.push_back(std::move(id));
+        if (reported_order.size() > max_kept) {
+            reported_elsewhere.erase(reported_order.front());
+            reported_order.pop_front();
+        }
+    }
+
+    // The result of a finished move or copy of jc.file. `after_resume`: the step had been started before, so
+    // a copy that made no file found one by its name in the destination, most likely the earlier attempt's.
+    static result fileop_outcome(const docspace::fileop& op, const config::action& a, job_context& jc, bool after_resume) {
+        const bool is_move = a.kind == action_kind::move;
+        if (!op.error.empty())
+            return dead(fmt::format("DocSpace could not {} file {}: {}", is_move ? "move" : "copy", jc.file->id, op.error));
+        if (is_move) {
+            if (std::find(op.file_ids.begin(), op.file_ids.end(), jc.file->id) != op.file_ids.end()) {
+                jc.file->folder_id = a.to_folder;
+                return done(fmt::format("moved to folder {}", a.to_folder));
+            }
+            return skipped(fmt::format("not moved: folder {} already has a file named \"{}\" (on_conflict {})", a.to_folder,
+                                       jc.file->title, config::to_string(a.on_conflict)));
+        }
+        if (!op.file_ids.empty()) return done(fmt::format("copied to folder {} as file {}", a.to_folder, op.file_ids.front()));
+        if (after_resume) return done(fmt::format("copied to folder {} by an earlier attempt", a.to_folder));
+        return skipped(fmt::format("not copied: folder {} already has a file named \"{}\" (on_conflict skip)", a.to_folder,
+                                   jc.file->title));
     }
 
     awaitable<result> run_step(const store::job& job, store::step& st, const config::action& a, const action_templates& tmpl,
                                const config::rule& rule, job_context& jc, const runtime& rt_now) {
-        const auto& ds = rt_now.settings->docspace;
         auto render = [&](const rules::compiled_template& t) {
             auto out = rules::render(t, [&](std::string_view n) { return jc.lookup(n, rule); });
             if (!out.missing.empty()) {
@@ -462,46 +649,7 @@ struct pool::impl : std::enable_shared_from_this<impl> {
         };
         switch (a.kind) {
         case action_kind::move:
-        case action_kind::copy: {
-            if (!jc.file) co_return dead("move and copy need a file event (the payload is not a file)");
-            const bool is_move = a.kind == action_kind::move;
-            if (is_move && jc.file->folder_id == a.to_folder)
-                co_return done(fmt::format("already in folder {}", a.to_folder));
-            const bool resumed = st.state == "started";
-            // A copy that may already have happened is re-issued with Skip, so it cannot duplicate.
-            auto conflict = (!is_move && resumed) ? config::conflict::skip : a.on_conflict;
-            co_await mark_started(job, st);
-            auto kind = is_move ? docspace::fileop_kind::move : docspace::fileop_kind::copy;
-            auto r = co_await client->run_fileop(kind, jc.file->id, a.to_folder, conflict,
-                                                 std::chrono::milliseconds(ds.poll_interval_ms),
-                                                 std::chrono::milliseconds(ds.fileop_timeout_ms));
-            if (!r) co_return from_api(r.error());
-            const auto& op = r->op;
-            if (r->vanished) {
-                if (!is_move) co_return retry("the copy operation vanished before it reported its result");
-                auto fi = co_await client->file(jc.file->id);
-                if (!fi) co_return from_api(fi.error());
-                if (fi->folder_id == a.to_folder) {
-                    jc.file = std::move(*fi);
-                    co_return done(fmt::format("moved to folder {} (verified after the operation vanished)", a.to_folder));
-                }
-                co_return retry(fmt::format("the move operation vanished; the file is still in folder {}", fi->folder_id));
-            }
-            if (!op.error.empty())
-                co_return dead(fmt::format("DocSpace could not {} file {}: {}", is_move ? "move" : "copy", jc.file->id, op.error));
-            if (is_move) {
-                if (std::find(op.file_ids.begin(), op.file_ids.end(), jc.file->id) != op.file_ids.end()) {
-                    jc.file->folder_id = a.to_folder;
-                    co_return done(fmt::format("moved to folder {}", a.to_folder));
-                }
-                co_return skipped(fmt::format("not moved: folder {} already has a file named \"{}\" (on_conflict {})",
-                                              a.to_folder, jc.file->title, config::to_string(conflict)));
-            }
-            if (!op.file_ids.empty()) co_return done(fmt::format("copied to folder {} as file {}", a.to_folder, op.file_ids.front()));
-            if (resumed) co_return done(fmt::format("copied to folder {} by an earlier attempt", a.to_folder));
-            co_return skipped(fmt::format("not copied: folder {} already has a file named \"{}\" (on_conflict skip)",
-                                          a.to_folder, jc.file->title));
-        }
+        case action_kind::copy: co_return co_await run_fileop_step(job, st, a, jc, rt_now);
         case action_kind::comment: {
             if (!jc.file) co_return dead("comment needs a file event (the payload is not a file)");
             auto text = render(tmpl.text);
@@ -531,6 +679,15 @@ struct pool::impl : std::enable_shared_from_this<impl> {
         co_return dead("unknown action");
     }
 };
+
+void count_docspace_requests(docspace::client& c, metrics::registry& registry) {
+    c.on_response = [&registry](std::string_view endpoint, unsigned status) {
+        registry
+            .get_counter("spacehook_docspace_requests_total", "DocSpace REST calls, by route and HTTP status (0 = no answer).",
+                         {{"endpoint", std::string(endpoint)}, {"code", std::to_string(status)}})
+            .inc();
+    };
+}
 
 pool::pool(boost::asio::io_context& ctx, store::writer& writer, metrics::registry& registry, std::shared_ptr<const runtime> rt)
     : impl_(std::make_shared<impl>(ctx, writer, registry, std::move(rt))) {}

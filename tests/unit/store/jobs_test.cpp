@@ -133,11 +133,33 @@ TEST_SUITE("store jobs") {
         auto steps = store::ensure_steps(f.db, a->id, {"move", "notify"}, 1000);
         REQUIRE(steps.size() == 2);
         CHECK(steps[0].state == "pending");
-        store::finish_step(f.db, a->id, 0, "done", "moved to folder 5", 1100);
+        CHECK(store::finish_step(f.db, a->id, a->attempts, 0, "done", "moved to folder 5", 1100));
         auto again = store::ensure_steps(f.db, a->id, {"move", "notify"}, 1200);
         CHECK(again[0].state == "done");
         CHECK(*again[0].result == "moved to folder 5");
         CHECK(again[1].state == "pending");
+    }
+
+    TEST_CASE("step writes hold only under the lease that made them, and a started step keeps its operation id") {
+        fixture f;
+        f.add("1", std::nullopt);
+        auto a = store::lease_next(f.db, 1000, 60000);
+        store::ensure_steps(f.db, a->id, {"copy"}, 1000);
+        CHECK(store::finish_step(f.db, a->id, a->attempts, 0, "started", "", 1000));
+        CHECK(store::set_step_operation(f.db, a->id, a->attempts, 0, std::string("op-1"), 1000));
+        CHECK(store::get_steps(f.db, a->id)[0].operation == "op-1");
+        // The lease expires and the job is leased again: the old worker's writes match nothing.
+        CHECK(store::release_expired(f.db, 70000) == 1);
+        auto b = store::lease_next(f.db, 70000, 60000);
+        REQUIRE(b);
+        CHECK(b->attempts == a->attempts + 1);
+        CHECK_FALSE(store::finish_step(f.db, a->id, a->attempts, 0, "done", "copied", 70001));
+        CHECK_FALSE(store::set_step_operation(f.db, a->id, a->attempts, 0, std::string("op-2"), 70001));
+        auto st = store::get_steps(f.db, a->id)[0];
+        CHECK(st.state == "started");
+        CHECK(st.operation == "op-1");
+        CHECK(store::set_step_operation(f.db, b->id, b->attempts, 0, std::nullopt, 70002));
+        CHECK_FALSE(store::get_steps(f.db, b->id)[0].operation);
     }
 
     TEST_CASE("operator retry, cancel and purge change only what they should") {
@@ -153,9 +175,18 @@ TEST_SUITE("store jobs") {
         auto other = a->id == 1 ? 2 : 1;
         CHECK(store::cancel_job(f.db, other, 1300));
         CHECK_FALSE(store::cancel_job(f.db, other, 1300));
-        auto c = store::purge(f.db, {"cancelled"}, 2000);
+        auto c = store::purge(f.db, {"cancelled"}, 2000, 0);
         CHECK(c.jobs == 1);
-        CHECK(c.events == 1);  // the event left without jobs is older than the cutoff
+        CHECK(c.events == 1);  // the event left without jobs is older than the cutoff: its body goes
+        CHECK(c.forgotten == 0);  // its identity stays until forget_before
+        const auto purged_event = std::to_string(other);  // job N belongs to event N, event_id "N"
+        CHECK(store::event_known(f.db, "1", purged_event));
+        CHECK(store::get_event(f.db, other)->body.empty());
+        CHECK(store::get_event(f.db, a->id)->body == "{}");
+        auto later = store::purge(f.db, {"cancelled"}, 2000, 1500);
+        CHECK(later.events == 0);
+        CHECK(later.forgotten == 1);
+        CHECK_FALSE(store::event_known(f.db, "1", purged_event));
         CHECK(store::list_jobs(f.db, {}).size() == 1);
         CHECK(store::count_by_state(f.db)["queued"] == 1);
     }
@@ -165,7 +196,7 @@ TEST_SUITE("store jobs") {
         auto ev = f.add("1", std::nullopt);
         auto a = store::lease_next(f.db, 1000, 60000);
         store::ensure_steps(f.db, a->id, {"notify"}, 1000);
-        store::finish_step(f.db, a->id, 0, "done", "sent", 1000);
+        store::finish_step(f.db, a->id, a->attempts, 0, "done", "sent", 1000);
         store::finish_job(f.db, a->id, a->attempts, "succeeded", std::nullopt, 1000);
         auto c = store::replay_event(f.db, ev, {"rule", "other"}, std::nullopt, 5, 2000);
         CHECK(c.requeued == 1);

@@ -1,5 +1,6 @@
 #include "spacehook/store/events.hpp"
 #include "spacehook/store/jobs.hpp"
+#include "spacehook/store/migrate.hpp"
 #include "spacehook/store/writer.hpp"
 #include "test_support.hpp"
 
@@ -40,7 +41,8 @@ TEST_SUITE("store writer") {
         { store::writer w({.path = path}); }
         { store::writer w({.path = path}); }
         store::database db(path);
-        CHECK(count(db, "SELECT count(*) FROM schema_migrations") == 1);
+        CHECK(count(db, "SELECT count(*) FROM schema_migrations") == static_cast<std::int64_t>(store::builtin_migrations().size()));
+        CHECK(store::builtin_migrations().size() == 3);
         CHECK(count(db, "SELECT count(*) FROM sqlite_master WHERE name IN ('events','jobs','job_steps')") == 3);
         auto st = db.prepare("PRAGMA journal_mode");
         st.step();

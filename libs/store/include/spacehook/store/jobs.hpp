@@ -54,13 +54,18 @@ struct step {
     std::string action;  // move, copy, comment, notify
     std::string state;   // pending, started, done, skipped
     std::optional<std::string> result;
+    std::optional<std::string> operation;  // DocSpace's fileops id of a started move or copy, once known
 };
 
 // Creates the job's step rows on first run (one per action, in order) and returns them all.
 std::vector<step> ensure_steps(database& db, std::int64_t job_id, const std::vector<std::string>& actions, std::int64_t now);
-void finish_step(database& db, std::int64_t job_id, int idx, std::string_view state, const std::string& result,
+// Step transitions of a leased job; false when the lease (job_id, attempts) is no longer held.
+bool finish_step(database& db, std::int64_t job_id, int attempts, int idx, std::string_view state, const std::string& result,
                  std::int64_t now);
 std::vector<step> get_steps(database& db, std::int64_t job_id);
+// Records (or, with nullopt, forgets) the fileops id of a started move or copy (see step::operation).
+bool set_step_operation(database& db, std::int64_t job_id, int attempts, int idx,
+                        const std::optional<std::string>& operation, std::int64_t now);
 // Gives a lease back without using up the attempt (graceful shutdown): the job is due again now.
 bool release_job(database& db, std::int64_t id, int attempts, std::int64_t now);
 
@@ -78,15 +83,22 @@ std::optional<job> get_job(database& db, std::int64_t id);
 bool retry_job(database& db, std::int64_t id, std::int64_t now);
 // queued/retrying -> cancelled. Returns false otherwise.
 bool cancel_job(database& db, std::int64_t id, std::int64_t now);
-// Deletes jobs in `states` last updated before `older_than`, then events left without jobs that are older too.
+// Deletes jobs in `states` last updated before `older_than`; events left without jobs that are older too
+// lose their body but keep their identity (webhook_id, event_id, content_key) until `forget_before`, so a
+// delivery of the same event stays a duplicate for that long. Once identities were forgotten, deliveries of
+// events created before that cutoff are stored with their jobs skipped (docs/backfill.md, "Nothing runs
+// twice").
 struct purge_counts {
     int jobs = 0;
-    int events = 0;
+    int events = 0;     // bodies dropped
+    int forgotten = 0;  // event rows deleted, identity included
 };
-purge_counts purge(database& db, const std::vector<std::string>& states, std::int64_t older_than);
+purge_counts purge(database& db, const std::vector<std::string>& states, std::int64_t older_than,
+                   std::int64_t forget_before);
 
 // `events replay`: for each planned rule, creates the event's job or, if it exists and is not pending or
-// running, queues it again with its steps reset so every action runs again. Returns (created, requeued).
+// running, queues it again with its steps reset so every action runs again; the event's source becomes
+// 'replay' when anything was queued. Returns (created, requeued).
 struct replay_counts {
     int created = 0;
     int requeued = 0;

@@ -14,7 +14,14 @@
 #include <chrono>
 #include <memory>
 
+namespace spacehook::docspace {
+class client;
+}
+
 namespace spacehook::worker {
+
+// Feeds spacehook_docspace_requests_total{endpoint,code} from every request `c` makes.
+void count_docspace_requests(docspace::client& c, metrics::registry& registry);
 
 class pool {
 public:
