@@ -98,7 +98,7 @@ TEST_SUITE("serve over TLS") {
         CHECK(serve.stop(SIGTERM) == 0);
     }
 
-    TEST_CASE("SIGHUP re-reads rotated certificate files; a broken pair is refused and the old one keeps serving") {
+    TEST_CASE("SIGHUP re-reads rotated certificate files, a broken pair is refused and the old one keeps serving") {
         test::temp_dir dir;
         auto first = mailsink::make_self_signed(), second = mailsink::make_self_signed();
         auto files = write_identity(dir, first, "live");

@@ -78,7 +78,7 @@ struct service_fixture {
 }  // namespace
 
 TEST_SUITE("ingest") {
-    TEST_CASE("a signed delivery is stored once; a repeat answers duplicate") {
+    TEST_CASE("a signed delivery is stored once, a repeat answers duplicate") {
         service_fixture f;
         auto b = body_for("1532");
         auto r1 = f.post(b);

@@ -111,7 +111,7 @@ TEST_SUITE("store jobs") {
         CHECK(store::get_job(f.db, a->id)->state == "dead");
     }
 
-    TEST_CASE("retry schedules the job; release gives the attempt back") {
+    TEST_CASE("retry schedules the job, release gives the attempt back") {
         fixture f;
         f.add("1", std::nullopt);
         auto a = store::lease_next(f.db, 1000, 60000);

@@ -104,7 +104,7 @@ TEST_SUITE("store writer") {
         CHECK(count(db, "SELECT count(*) FROM events") == n);
     }
 
-    TEST_CASE("one failing task rolls back alone; its neighbours in the batch commit") {
+    TEST_CASE("one failing task rolls back alone, its neighbours in the batch commit") {
         test::temp_dir dir;
         store::writer w({.path = dir.file("a.db")});
         std::promise<void> gate;
