@@ -144,6 +144,21 @@ struct demo_world {
     }
 };
 
+// The lines of a Prometheus text answer that start with one of `names`.
+template <class... Names>
+std::vector<std::string> metric_lines(const std::string& text, Names... names) {
+    std::vector<std::string> out;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        auto end = text.find('\n', pos);
+        if (end == std::string::npos) end = text.size();
+        auto line = text.substr(pos, end - pos);
+        pos = end + 1;
+        if (((line.rfind(names, 0) == 0) || ...)) out.push_back(std::move(line));
+    }
+    return out;
+}
+
 std::string describe(const store::job& j) {
     std::string s = fmt::format("    job {:<3} {:<17} {:<10}", j.id, j.rule, j.state);
     if (j.attempts > 1) s += fmt::format(" after {} attempts", j.attempts);
@@ -173,7 +188,8 @@ int cmd_demo(const argv_t& argv) {
     demo_world w;
     auto& ds = *w.ds;
     auto clara = ds.add_user({.first_name = "Clara", .last_name = "Client", .email = "clara@client.example"});
-    auto bot = ds.add_user({.first_name = "Space", .last_name = "Hook", .email = "bot@example.com"});
+    // A DocSpace admin: reading the delivery log (chapter 6) needs one.
+    auto bot = ds.add_user({.first_name = "Space", .last_name = "Hook", .email = "bot@example.com", .admin = true});
     ds.add_api_key("sk-demo-bot", bot);
     ds.add_room("Client A", client_room);
     ds.add_folder(client_room, "Incoming", incoming);
@@ -184,12 +200,13 @@ int cmd_demo(const argv_t& argv) {
     std::ofstream(cfg_path) << config_json(dir.string(), ds.base_url(), w.sink->port());
     auto settings = load_config(cfg_path);
     w.db_path = settings.database.path;
-    service::app app(settings);
-    ds.subscribe(fmt::format("http://127.0.0.1:{}/docspace/webhook", app.port()), demo_secret, 0, "spacehook-demo");
+    auto app = std::make_unique<service::app>(settings);
+    const auto port = app->port();
+    ds.subscribe(fmt::format("http://127.0.0.1:{}/docspace/webhook", port), demo_secret, 0, "spacehook-demo");
 
     say(fmt::format("spacehook demo: a simulated DocSpace portal at {}, an SMTP sink on port {},\n"
                     "and spacehook serving on 127.0.0.1:{} with the four recipes (config: {})\n\n",
-                    ds.base_url(), w.sink->port(), app.port(), cfg_path));
+                    ds.base_url(), w.sink->port(), port, cfg_path));
     int failures = 0;
     auto check = [&](bool ok, const std::string& what) {
         say(fmt::format("  {} {}\n", ok ? "ok  " : "FAIL", what));
@@ -238,9 +255,9 @@ int cmd_demo(const argv_t& argv) {
     say("\n5. The same delivery arrives twice, and a forged one arrives.\n");
     auto deliveries = ds.deliveries();
     const auto& last = deliveries.back().attempts.back();
-    auto dup = w.post(app.port(), last.body, last.signature);
+    auto dup = w.post(port, last.body, last.signature);
     check(dup.rfind("200 {\"status\":\"duplicate\"}", 0) == 0, "the repeat is answered " + dup + ", nothing stored twice");
-    auto forged = w.post(app.port(), last.body, webhook::sign("not-the-secret", last.body));
+    auto forged = w.post(port, last.body, webhook::sign("not-the-secret", last.body));
     check(forged.rfind("401", 0) == 0, "the forged one is answered " + forged.substr(0, 3) + " and not stored");
     auto resent = ds.redeliver(deliveries.front().id);
     w.settle();
@@ -248,16 +265,42 @@ int cmd_demo(const argv_t& argv) {
     check(resent != 0, "a manual re-send from DocSpace's log (new event id) is stored but its jobs are skipped");
 
     say("\nA few of its metrics (GET /metrics):\n");
-    auto metrics = w.get(app.port(), "/metrics");
-    std::size_t pos = 0;
-    while (pos < metrics.size()) {
-        auto end = metrics.find('\n', pos);
-        if (end == std::string::npos) end = metrics.size();
-        auto line = metrics.substr(pos, end - pos);
-        pos = end + 1;
-        if (line.rfind("spacehook_deliveries_total", 0) == 0 || line.rfind("spacehook_job_runs_total", 0) == 0)
-            say("  " + line + "\n");
-    }
+    for (const auto& line : metric_lines(w.get(port, "/metrics"), "spacehook_deliveries_total", "spacehook_job_runs_total"))
+        say("  " + line + "\n");
+    say("\n6. spacehook is stopped for longer than DocSpace keeps retrying (about 31 s on a real portal, 1.5 s in\n"
+        "   this simulator). Clara uploads two invoices meanwhile: DocSpace tries each 6 times, gives up, and\n"
+        "   keeps them in its delivery log. When spacehook starts again, it reads that log and recovers them.\n");
+    app->stop();
+    app->wait();
+    app.reset();
+    const auto gave_up_before = ds.deliveries().size();
+    const auto moves_before = ds.count("PUT", "/api/2.0/files/fileops/move");
+    auto late1 = ds.upload(clara, client_room, "Invoice-2025-08.pdf", false);
+    auto late2 = ds.upload(clara, client_room, "Invoice-2025-09.pdf", false);
+    auto given_up = [&] {
+        auto d = ds.deliveries();
+        std::size_t n = 0;
+        for (auto i = gave_up_before; i < d.size(); ++i) n += d[i].done && !d[i].delivered;
+        return n;
+    };
+    for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+         given_up() < 2 && std::chrono::steady_clock::now() < until;)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    check(given_up() == 2, "DocSpace gave up on both deliveries (6 attempts each, connection refused)");
+    settings.server.listen = fmt::format("127.0.0.1:{}", port);  // the URL DocSpace delivers to
+    app = std::make_unique<service::app>(settings);
+    auto recovered = [&] { return ds.file(late1)->folder_id == incoming && ds.file(late2)->folder_id == incoming; };
+    for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+         !recovered() && std::chrono::steady_clock::now() < until;)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the start-up backfill pass, then the jobs
+    w.settle();
+    show_jobs();
+    check(recovered(),
+          "both invoices were recovered from the delivery log and moved to Incoming");
+    check(ds.count("PUT", "/api/2.0/files/fileops/move") == moves_before + 2, "DocSpace received one move for each");
+    check(w.sink->count() == 4, "and the manager got one mail for each");
+    for (const auto& line : metric_lines(w.get(port, "/metrics"), "spacehook_backfill_events_total")) say("  " + line + "\n");
+
     auto s = w.states();
     say(fmt::format("\nJobs: {} succeeded, {} skipped, {} dead. Mails in the sink: {}.\n", s["succeeded"], s["skipped"],
                     s["dead"], w.sink->count()));
@@ -269,8 +312,8 @@ int cmd_demo(const argv_t& argv) {
                     "  the service's log: {}\n"
                     "  and, for a running `spacehook serve`, curl http://HOST:PORT/metrics\n",
                     dir.string(), cfg_path, cfg_path, cfg_path, w.db_path, (dir / "spacehook.log").string()));
-    app.stop();
-    app.wait();
+    app->stop();
+    app->wait();
     log::set_sink(previous_sink);
     if (failures) {
         say(fmt::format("\n{} check(s) failed.\n", failures));

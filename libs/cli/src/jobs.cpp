@@ -146,10 +146,14 @@ int cmd_jobs(const argv_t& argv) {
         }
         auto cutoff = since_to_ms(*older, "older-than");
         store::transaction tx(*db);
-        auto c = store::purge(*db, states, cutoff);
+        auto c = store::purge(*db, states, cutoff, clock::now_ms() - settings.retention.dedup_window_ms);
         tx.commit();
-        if (a.has("json")) print(json::serialize(json::object{{"jobs", c.jobs}, {"events", c.events}}) + "\n");
-        else print(fmt::format("purged {} job(s) and {} event(s)\n", c.jobs, c.events));
+        if (a.has("json"))
+            print(json::serialize(json::object{{"jobs", c.jobs}, {"events", c.events}, {"forgotten", c.forgotten}}) + "\n");
+        else
+            print(fmt::format("purged {} job(s) and the bodies of {} event(s); forgot {} event(s) older than "
+                              "retention.dedup_window\n",
+                              c.jobs, c.events, c.forgotten));
         return 0;
     }
     throw usage_error(fmt::format("unknown jobs subcommand \"{}\"", sub));

@@ -42,8 +42,13 @@ const command commands[] = {
      cmd_webhooks},
     {"jobs", "inspect and steer the job table (list, show, retry, cancel, purge)",
      "usage: spacehook jobs <list|show ID|retry ID|cancel ID|purge> --config FILE [options]\n", cmd_jobs},
-    {"events", "the received deliveries (list, show, replay)",
-     "usage: spacehook events <list|show ID|replay ID> --config FILE [options]\n", cmd_events},
+    {"events", "the received deliveries (list, show, replay, backfill)",
+     "usage: spacehook events <subcommand> --config FILE [options]\n\n"
+     "  list [--trigger T] [--since 24h] [--limit N] [--json]\n"
+     "  show ID [--json] | replay ID [--json]\n"
+     "  backfill [--since 72h] [--dry-run] [--json]   one pass over DocSpace's delivery log: stores what DocSpace\n"
+     "                                               failed to deliver (exit 1 when the log could not be read)\n",
+     cmd_events},
     {"sign", "print the signature header DocSpace would send for a body",
      "usage: spacehook sign (--secret S | --secret-env VAR | --secret-file FILE) [FILE|-]\n\n"
      "Prints sha256=<64 uppercase hex> (the value of x-docspace-signature-256) for FILE or standard input.\n",

@@ -153,6 +153,12 @@ int cmd_webhooks(const argv_t& argv) {
             rows.push_back({std::to_string(c.id), c.name, c.uri, c.enabled ? "yes" : "no", join(docspace::trigger_names(c.triggers)),
                             c.last_status ? std::to_string(c.last_status) : "-"});
         print(format_table({"ID", "NAME", "URI", "ENABLED", "TRIGGERS", "LAST STATUS"}, rows));
+        // DocSpace disables a webhook after 3 days without a successful delivery and tells nobody.
+        for (const auto& c : list)
+            if (!c.enabled)
+                print(fmt::format("webhook {} is disabled: DocSpace sends it nothing (last failure {}); "
+                                  "`spacehook webhooks enable {}` turns it on again\n",
+                                  c.id, c.last_failure_on.empty() ? "unknown" : c.last_failure_on, c.id));
         return 0;
     }
     if (sub == "create") {

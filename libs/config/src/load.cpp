@@ -229,12 +229,39 @@ void read_database(const json::value& v, reader& r, database_settings& d) {
     if (d.path.empty()) r.fail(p, "must name a database file");
 }
 
+// Reads the durations named in `keys` from object `o` at JSON path `p`.
+void read_durations(const json::object& o, reader& r, const std::string& p,
+                    std::initializer_list<std::pair<const char*, std::int64_t*>> keys) {
+    for (auto [key, out] : keys) {
+        auto* d = o.if_contains(key);
+        if (!d) continue;
+        auto ms = d->is_string() ? clock::parse_duration_ms(d->get_string()) : std::nullopt;
+        if (!ms) r.fail(p + "." + key, "must be a duration such as \"30d\", \"12h\" or \"15m\"");
+        else *out = *ms;
+    }
+}
+
+// false, or {"interval": "5m", "horizon": "72h"}.
+void read_backfill(const json::value& v, reader& r, backfill_settings& b) {
+    const std::string p = "$.docspace.backfill";
+    if (v.is_bool()) {
+        b.enabled = v.get_bool();
+        return;
+    }
+    auto* o = r.object(v, p);
+    if (!o) return;
+    r.known_keys(*o, p, {"interval", "horizon"});
+    read_durations(*o, r, p, {{"interval", &b.interval_ms}, {"horizon", &b.horizon_ms}});
+    if (b.interval_ms < 1000) r.fail(p + ".interval", "must be at least 1s");
+    if (b.horizon_ms < 60'000) r.fail(p + ".horizon", "must be at least 1m");
+}
+
 void read_docspace(const json::value& v, reader& r, docspace_settings& d) {
     const std::string p = "$.docspace";
     auto* o = r.object(v, p);
     if (!o) return;
     r.known_keys(*o, p, {"base_url", "api_key", "ignore_own_events", "ca_file", "timeout_ms", "fileop_timeout_ms",
-                         "poll_interval_ms"});
+                         "poll_interval_ms", "backfill"});
     r.str(*o, "base_url", p, d.base_url, true);
     r.str(*o, "api_key", p, d.api_key, true);
     r.boolean(*o, "ignore_own_events", p, d.ignore_own_events);
@@ -242,6 +269,7 @@ void read_docspace(const json::value& v, reader& r, docspace_settings& d) {
     r.integer(*o, "timeout_ms", p, d.timeout_ms, 1, 3'600'000);
     r.integer(*o, "fileop_timeout_ms", p, d.fileop_timeout_ms, 1, 86'400'000);
     r.integer(*o, "poll_interval_ms", p, d.poll_interval_ms, 1, 60'000);
+    if (auto* b = o->if_contains("backfill")) read_backfill(*b, r, d.backfill);
     while (!d.base_url.empty() && d.base_url.back() == '/') d.base_url.pop_back();
     if (!d.base_url.empty() && d.base_url.rfind("https://", 0) != 0 && d.base_url.rfind("http://", 0) != 0)
         r.fail(p + ".base_url", "must start with https:// or http://");
@@ -289,14 +317,9 @@ void read_retention(const json::value& v, reader& r, retention_settings& s) {
     const std::string p = "$.retention";
     auto* o = r.object(v, p);
     if (!o) return;
-    r.known_keys(*o, p, {"succeeded_after", "interval"});
-    for (auto [key, out] : {std::pair{"succeeded_after", &s.succeeded_after_ms}, std::pair{"interval", &s.interval_ms}}) {
-        auto* d = o->if_contains(key);
-        if (!d) continue;
-        auto ms = d->is_string() ? clock::parse_duration_ms(d->get_string()) : std::nullopt;
-        if (!ms) r.fail(p + "." + key, "must be a duration such as \"30d\", \"12h\" or \"15m\"");
-        else *out = *ms;
-    }
+    r.known_keys(*o, p, {"succeeded_after", "interval", "dedup_window"});
+    read_durations(*o, r, p,
+                   {{"succeeded_after", &s.succeeded_after_ms}, {"interval", &s.interval_ms}, {"dedup_window", &s.dedup_window_ms}});
 }
 
 void read_channels(const json::value& v, reader& r, std::vector<channel_settings>& out) {
@@ -548,6 +571,11 @@ load_result load(std::string_view json_text, const env_lookup& env, const templa
     if (auto* v = o->if_contains("retention")) read_retention(*v, r, s.retention);
     if (auto* v = o->if_contains("channels")) read_channels(*v, r, s.channels);
     if (auto* v = o->if_contains("rules")) read_rules(*v, r, template_check, s.rules);
+    if (s.retention.dedup_window_ms < 3'600'000) r.fail("$.retention.dedup_window", "must be at least 1h");
+    else if (s.docspace.backfill.enabled && !s.docspace.base_url.empty() &&
+             s.retention.dedup_window_ms < s.docspace.backfill.horizon_ms)
+        r.fail("$.retention.dedup_window", "must be at least docspace.backfill.horizon: a recovered delivery must still "
+                                           "find the identity of the same event delivered before");
     for (std::size_t i = 0; i < s.rules.size(); ++i)
         for (std::size_t k = 0; k < s.rules[i].actions.size(); ++k) {
             const auto& a = s.rules[i].actions[k];

@@ -6,13 +6,17 @@
 #include "spacehook/core/log.hpp"
 #include "spacehook/http/server.hpp"
 #include "spacehook/metrics/registry.hpp"
+#include "spacehook/service/backfill.hpp"
 #include "spacehook/store/jobs.hpp"
 #include "spacehook/store/writer.hpp"
 #include "spacehook/worker/pool.hpp"
 #include "spacehook/worker/runtime.hpp"
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <condition_variable>
 #include <filesystem>
@@ -87,6 +91,7 @@ struct app::impl {
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> worker_guard;
     std::thread worker_thread;
     std::unique_ptr<worker::pool> workers;
+    std::shared_ptr<backfiller> backfill;  // shared with its loop's coroutine frame
 
     std::mutex stop_mutex;
     std::condition_variable stop_cv;
@@ -95,6 +100,7 @@ struct app::impl {
 
     void start();
     void shutdown();
+    awaitable<void> backfill_loop(std::shared_ptr<backfiller> bf);
     void collect_db_gauges();
 };
 
@@ -128,6 +134,19 @@ void app::impl::start() {
         door.workers_ready = [w = workers.get()] { return w->running(); };
         worker_guard.emplace(asio::make_work_guard(worker_ctx));
         workers->start();
+        if (!s.docspace.base_url.empty()) {  // the loop checks docspace.backfill at every turn (SIGHUP)
+            backfill = std::make_shared<backfiller>(worker_ctx.get_executor(), s.docspace, *writer, &registry);
+            asio::co_spawn(worker_ctx, backfill_loop(backfill), [bf = backfill](std::exception_ptr e) {
+                if (!e) return;
+                try {
+                    std::rethrow_exception(e);
+                } catch (const boost::system::system_error& ex) {
+                    if (ex.code() != asio::error::operation_aborted) log::error("backfill.crashed", {{"error", ex.what()}});
+                } catch (const std::exception& ex) {
+                    log::error("backfill.crashed", {{"error", ex.what()}});
+                }
+            });
+        }
         worker_thread = std::thread([this] { worker_ctx.run(); });
     }
 
@@ -181,6 +200,22 @@ void app::impl::start() {
                                 {"version", SPACEHOOK_VERSION}});
 }
 
+// A pass at start-up, then one every docspace.backfill.interval, with the configuration of the moment (a
+// SIGHUP may change the rules, the paths, the interval or the horizon; `false` there pauses it).
+awaitable<void> app::impl::backfill_loop(std::shared_ptr<backfiller> bf) {
+    asio::steady_timer timer(worker_ctx);
+    for (;;) {
+        auto r = door.routes.load();
+        const auto& b = r->settings->docspace.backfill;
+        if (b.enabled) {
+            auto rep = co_await bf->run(*r->settings, *r->matcher, {.since_ms = clock::now_ms() - b.horizon_ms});
+            if (rep.ingested > 0 && workers) workers->wake();
+        }
+        timer.expires_after(std::chrono::milliseconds(b.interval_ms));
+        co_await timer.async_wait(asio::use_awaitable);
+    }
+}
+
 void app::impl::collect_db_gauges() {
     std::lock_guard lock(metrics_db_mutex);
     try {
@@ -222,6 +257,7 @@ void app::impl::shutdown() {
         worker_ctx.stop();
         worker_thread.join();
         workers.reset();
+        backfill.reset();
     }
     writer.reset();  // runs what is queued, then closes the database
     {

@@ -114,16 +114,7 @@ awaitable<http::response> front_door::ingest(http::request& req, const routing& 
     }
     auto& env = std::get<webhook::envelope>(parsed);
 
-    store::delivery d;
-    d.path = ep.path;
-    d.webhook_id = env.webhook_id;
-    d.event_id = env.event_id;
-    d.trigger = env.trigger;
-    d.content_key = content_key_for(env);
-    d.received_at = clock::now_ms();
-    d.max_attempts = r.settings->workers.max_attempts;
-    d.jobs = plan_jobs(*r.matcher, env);
-    d.body = std::move(req.body());
+    auto d = delivery_for(*r.matcher, *r.settings, env, std::move(req.body()), ep.path, "delivery", clock::now_ms());
 
     store::insert_result result;
     std::exception_ptr failure;

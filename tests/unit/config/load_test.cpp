@@ -125,7 +125,7 @@ TEST_SUITE("config load") {
         CHECK(r.problems.size() >= 15);
     }
 
-    TEST_CASE("not JSON is one problem at the root; comments and trailing commas are fine") {
+    TEST_CASE("not JSON is one problem at the root, comments and trailing commas are fine") {
         auto bad = config::load("{", env({}));
         CHECK(has_problem(bad, "$", "not valid JSON"));
         auto good = config::load(R"({
@@ -157,6 +157,40 @@ TEST_SUITE("config load") {
                                env({}));
         REQUIRE(ok.ok());
         CHECK(ok.value.retention.succeeded_after_ms == 106751991167LL * 86'400'000);
+    }
+
+    TEST_CASE("docspace.backfill is on by default, false turns it off, and its durations are checked") {
+        auto with = [](const std::string& docspace_extra, const std::string& rest = "") {
+            return config::load(R"({"database": "/tmp/d.db", "webhooks": [{"path": "/h", "secrets": []}],
+              "docspace": {"base_url": "https://p.example", "api_key": "k")" +
+                                    docspace_extra + "}" + rest + "}",
+                                env({}));
+        };
+        auto defaults = with("");
+        REQUIRE(defaults.ok());
+        CHECK(defaults.value.docspace.backfill.enabled);
+        CHECK(defaults.value.docspace.backfill.interval_ms == 5 * 60'000);
+        CHECK(defaults.value.docspace.backfill.horizon_ms == 72 * 3'600'000LL);
+        CHECK(defaults.value.retention.dedup_window_ms == 30 * 86'400'000LL);
+        auto off = with(R"(, "backfill": false)");
+        REQUIRE(off.ok());
+        CHECK_FALSE(off.value.docspace.backfill.enabled);
+        auto set = with(R"(, "backfill": {"interval": "30s", "horizon": "7d"})");
+        REQUIRE(set.ok());
+        CHECK(set.value.docspace.backfill.interval_ms == 30'000);
+        CHECK(set.value.docspace.backfill.horizon_ms == 7 * 86'400'000LL);
+        auto bad = with(R"(, "backfill": {"interval": "0s", "horizon": "soon", "every": "5m"})");
+        CHECK(has_problem(bad, "$.docspace.backfill.interval", "at least 1s"));
+        CHECK(has_problem(bad, "$.docspace.backfill.horizon", "must be a duration"));
+        CHECK(has_problem(bad, "$.docspace.backfill.every"));
+        CHECK(has_problem(with(R"(, "backfill": 5)"), "$.docspace.backfill"));
+        // Purging identities sooner than the backfill looks back would let a recovered row run a second time.
+        auto short_window = with(R"(, "backfill": {"horizon": "10d"})", R"(, "retention": {"dedup_window": "7d"})");
+        CHECK(has_problem(short_window, "$.retention.dedup_window", "at least docspace.backfill.horizon"));
+        CHECK(with("", R"(, "retention": {"succeeded_after": "1d", "dedup_window": "3d"})").ok());
+        CHECK(with(R"(, "backfill": false)", R"(, "retention": {"dedup_window": "2h"})").ok());
+        CHECK(has_problem(with(R"(, "backfill": false)", R"(, "retention": {"dedup_window": "5m"})"),
+                          "$.retention.dedup_window", "at least 1h"));
     }
 
     TEST_CASE("a title regex with an overlong repeat count or back-reference number is refused before std::regex") {
@@ -192,7 +226,7 @@ TEST_SUITE("config load") {
 }
 
 TEST_SUITE("config security warnings") {
-    TEST_CASE("cleartext credentials to remote hosts and unsigned paths are warned about; loopback and TLS are not") {
+    TEST_CASE("cleartext credentials to remote hosts and unsigned paths are warned about, loopback and TLS are not") {
         auto r = config::load(R"({
           "database": "/tmp/w.db",
           "docspace": {"base_url": "http://portal.example.com", "api_key": "sk-x"},

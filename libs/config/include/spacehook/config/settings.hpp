@@ -40,6 +40,14 @@ struct database_settings {
     std::int64_t busy_timeout_ms = 2000;  // how long a write waits for a lock held by another process
 };
 
+// Recovery of missed deliveries from DocSpace's delivery log (docs/backfill.md). On whenever docspace is
+// configured, unless "backfill": false.
+struct backfill_settings {
+    bool enabled = true;
+    std::int64_t interval_ms = 5 * 60 * 1000;        // a pass at start-up, then every interval
+    std::int64_t horizon_ms = 72LL * 3600 * 1000;    // log rows created longer ago than this are left alone
+};
+
 struct docspace_settings {
     std::string base_url;           // https://portal.example.com (http:// allowed, for tests and sims)
     std::string api_key;            // sent as "Authorization: Bearer <api_key>"
@@ -48,6 +56,7 @@ struct docspace_settings {
     std::int64_t timeout_ms = 30000;     // per request: connect + write + read
     std::int64_t fileop_timeout_ms = 300000;  // how long a move/copy may take before the step fails
     std::int64_t poll_interval_ms = 500;      // first fileops poll delay (doubles up to 4 s)
+    backfill_settings backfill;
 };
 
 struct webhook_endpoint {
@@ -67,6 +76,10 @@ struct worker_settings {
 struct retention_settings {
     std::int64_t succeeded_after_ms = 0;    // 0 = keep forever; else purge succeeded/skipped jobs older than this
     std::int64_t interval_ms = 3600000;     // how often serve prunes
+    // While purging, an event's identity (webhook.id + event.id, content key) outlives its body and jobs for
+    // this long, so the same delivery arriving again is still a duplicate; once identities were forgotten, a
+    // delivery of an event created before them is stored with its jobs skipped (docs/backfill.md).
+    std::int64_t dedup_window_ms = 30LL * 86'400'000;
 };
 
 enum class channel_type { smtp, http, log };
