@@ -110,6 +110,14 @@ awaitable<outcome<file_info>> client::file(entry_id id) {
     co_return stamp(wire::to_file(*r), 200, "files.file.get");
 }
 
+awaitable<outcome<std::vector<file_info>>> client::folder_files(entry_id folder_id, std::string title_filter) {
+    auto r = co_await call("files.folder.files", verb::get,
+                           "/api/2.0/files/" + wire::encode_component(folder_id) +
+                               "?filterValue=" + wire::encode_component(title_filter) + "&count=100");
+    if (!r) co_return r.error();
+    co_return stamp(wire::to_folder_files(*r), 200, "files.folder.files");
+}
+
 awaitable<outcome<std::vector<folder_ref>>> client::folder_path(entry_id folder_id) {
     auto r = co_await call("files.folder.path", verb::get,
                            "/api/2.0/files/folder/" + wire::encode_component(folder_id) + "/path");

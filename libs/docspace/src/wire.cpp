@@ -231,6 +231,21 @@ outcome<file_info> to_file(const json::value& response) {
     return f;
 }
 
+outcome<std::vector<file_info>> to_folder_files(const json::value& response) {
+    const auto* o = response.if_object();
+    if (!o) return shape_error("folder content is not an object");
+    std::vector<file_info> out;
+    auto files = o->find("files");
+    if (files == o->end() || files->value().is_null()) return out;
+    if (!files->value().is_array()) return shape_error("folder content's files is not an array");
+    for (const auto& item : files->value().get_array()) {
+        auto f = to_file(item);
+        if (!f) return f.error();
+        out.push_back(std::move(f).value());
+    }
+    return out;
+}
+
 outcome<person> to_person(const json::value& response) {
     const auto* o = response.if_object();
     if (!o) return shape_error("person is not an object");

@@ -174,6 +174,7 @@ struct docspace_sim::impl : std::enable_shared_from_this<impl> {
     http::response get_file(const call& c, entry_id id);
     http::response get_folder(const call& c, entry_id id);
     http::response get_folder_path(const call& c, entry_id id);
+    http::response get_folder_content(const call& c, entry_id id);
     http::response put_comment(const call& c, entry_id id);
     http::response put_move_copy(const call& c, int type);
     http::response get_fileops(const call& c, std::optional<int> type);

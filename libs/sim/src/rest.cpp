@@ -9,6 +9,7 @@
 #include <boost/json/parse.hpp>
 
 #include <algorithm>
+#include <charconv>
 
 #include <fmt/format.h>
 
@@ -376,6 +377,10 @@ http::response docspace_sim::impl::route_locked(call& c, int& async_mode) {
             if (!id) return not_found(c, msg_folder_not_found);
             return n == 3 ? get_folder(c, *id) : get_folder_path(c, *id);
         }
+        if (n == 2 && m == "GET" && s[1] != "fileops") {
+            if (auto id = parse_id(s[1])) return get_folder_content(c, *id);
+            return not_found(c, msg_folder_not_found);
+        }
         if (s[1] == "fileops") {
             if (n == 2 && m == "GET") return get_fileops(c, std::nullopt);
             if (n == 3 && m == "PUT" && s[2] == "move") return put_move_copy(c, 0);
@@ -465,6 +470,47 @@ http::response docspace_sim::impl::get_folder(const call& c, entry_id id) {
     if (it == folders.end()) return not_found(c, msg_folder_not_found);
     if (access_of(c.user, id) == access::none) return invalid_operation(c, msg_read_folder);
     return ok(c, folder_dto(it->second, c.user));
+}
+
+// FoldersController.GetFolderAsync (GET files/{folderId}): the folder's files, those whose title contains
+// filterValue (case-insensitive) when it is given, paged by startIndex/count (default 100), with total. Files
+// only: the simulator's folders hold no subfolders that a caller lists.
+http::response docspace_sim::impl::get_folder_content(const call& c, entry_id id) {
+    auto it = folders.find(id);
+    if (it == folders.end()) return not_found(c, msg_folder_not_found);
+    if (access_of(c.user, id) == access::none) return invalid_operation(c, msg_read_folder);
+    auto q = [&](const char* key) -> std::string {
+        auto f = c.query.find(key);
+        return f == c.query.end() ? std::string() : f->second;
+    };
+    auto lower = [](std::string t) {
+        for (auto& ch : t) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        return t;
+    };
+    const auto filter = lower(q("filterValue"));
+    auto number = [&](const char* key, std::int64_t fallback) {
+        const auto text = q(key);
+        std::int64_t v = fallback;
+        std::from_chars(text.data(), text.data() + text.size(), v);
+        return v;
+    };
+    const auto start = std::max<std::int64_t>(number("startIndex", 0), 0);
+    const auto count = std::clamp<std::int64_t>(number("count", 100), 1, 1000);
+    json::array files;
+    std::int64_t total = 0;
+    for (const auto& [fid, f] : this->files) {
+        if (f.folder_id != id || lower(f.title).find(filter) == std::string::npos) continue;
+        if (total++ < start || static_cast<std::int64_t>(files.size()) >= count) continue;
+        files.push_back(file_dto(f, c.user));
+    }
+    json::object content;
+    content["files"] = std::move(files);
+    content["folders"] = json::array{};
+    content["current"] = folder_dto(it->second, c.user);
+    content["startIndex"] = start;
+    content["count"] = static_cast<std::int64_t>(content["files"].as_array().size());
+    content["total"] = total;
+    return ok(c, std::move(content));
 }
 
 // FoldersController.GetFolderPath: the breadcrumbs from the section root down to the folder itself, each

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <atomic>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <unordered_map>
 
@@ -455,18 +456,69 @@ struct pool::impl : std::enable_shared_from_this<impl> {
         co_return held;
     }
 
-    // Marks the step started (before its effect is attempted) and forgets an earlier operation id, in one
-    // write that holds only under this worker's lease.
-    awaitable<bool> mark_started(const store::job& job, store::step& st) {
+    // Marks the step started (before its effect is attempted, with `note` as its result) and forgets an earlier
+    // operation id, in one write that holds only under this worker's lease.
+    awaitable<bool> mark_started(const store::job& job, store::step& st, const std::string& note = {}) {
         bool held = false;
         co_await write([&](store::database& db) {
-            held = store::finish_step(db, job.id, job.attempts, st.idx, "started", "", clock::now_ms()) &&
+            held = store::finish_step(db, job.id, job.attempts, st.idx, "started", note, clock::now_ms()) &&
                    (!st.operation || store::set_step_operation(db, job.id, job.attempts, st.idx, std::nullopt, clock::now_ms()));
         });
         if (!held) co_return false;
         st.state = "started";
+        st.result = note;
         st.operation.reset();
         co_return true;
+    }
+
+    // The destination's copies of a file titled `title`: files named so, or "stem (N).ext" as DocSpace names
+    // a duplicate; id -> version.
+    using copies = std::map<std::string, int>;
+    static constexpr std::string_view copies_prefix = "destination before the copy:";
+
+    awaitable<docspace::outcome<copies>> copies_in(const std::string& title, const config::entry_id& folder) {
+        const auto dot = title.rfind('.');
+        const auto stem = dot == std::string::npos || dot == 0 ? title : title.substr(0, dot);
+        const auto ext = dot == std::string::npos || dot == 0 ? std::string() : title.substr(dot);
+        auto files = co_await client->folder_files(folder, stem);
+        if (!files) co_return files.error();
+        copies out;
+        for (const auto& f : *files) {
+            bool numbered = f.title.size() > stem.size() + ext.size() + 3 && f.title.starts_with(stem + " (") &&
+                            f.title.ends_with(")" + ext);
+            if (numbered) {
+                const auto digits = std::string_view(f.title).substr(stem.size() + 2, f.title.size() - stem.size() - ext.size() - 3);
+                numbered = std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+            }
+            if (f.title == title || numbered) out[f.id] = f.version;
+        }
+        co_return out;
+    }
+
+    static std::string format_copies(const copies& c) {
+        std::string out(copies_prefix);
+        for (const auto& [id, version] : c) out += fmt::format(" {}@v{}", id, version);
+        return out;
+    }
+
+    static copies parse_copies(std::string_view text) {
+        copies c;
+        text.remove_prefix(std::min(text.size(), copies_prefix.size()));
+        while (!text.empty()) {
+            text.remove_prefix(std::min(text.find_first_not_of(' '), text.size()));
+            const auto word = text.substr(0, text.find(' '));
+            text.remove_prefix(word.size());
+            if (auto at = word.rfind("@v"); at != std::string_view::npos)
+                c[std::string(word.substr(0, at))] = std::atoi(std::string(word.substr(at + 2)).c_str());
+        }
+        return c;
+    }
+
+    // The copy a Duplicate or Overwrite operation made: a copy that is new, or whose version grew.
+    static std::optional<std::string> copy_made(const copies& before, const copies& now) {
+        for (const auto& [id, version] : now)
+            if (auto it = before.find(id); it == before.end() || version > it->second) return id;
+        return std::nullopt;
     }
 
     // A move or copy. The step is marked started before the PUT and keeps the operation's id once DocSpace
@@ -496,11 +548,25 @@ struct pool::impl : std::enable_shared_from_this<impl> {
                     co_return done(fmt::format("moved to folder {} by an earlier attempt", a.to_folder));
             }
         }
+        // Overwrite and Duplicate copies note the destination's copies of the file before the operation, so a
+        // resumed step can tell whether its copy was made (a copy with Skip cannot be issued twice).
+        const bool noted = !is_move && a.on_conflict != config::conflict::skip;
+        std::string before;
+        if (noted) {
+            auto now = co_await copies_in(jc.file->title, a.to_folder);
+            if (!now) co_return from_api(now.error());
+            if (resumed && st.result && st.result->starts_with(copies_prefix)) {
+                if (auto made = copy_made(parse_copies(*st.result), *now))
+                    co_return done(fmt::format("copied to folder {} as file {} by an earlier attempt", a.to_folder, *made));
+            }
+            before = format_copies(*now);
+        }
         // Issued (again) only under a held lease, with any earlier operation id forgotten first: a stale id
         // would let the next resume skip waiting for this operation.
-        if (!co_await mark_started(job, st)) co_return retry("lease lost while running");
-        // A copy that may already have happened is issued again with Skip, so it cannot make a second copy.
-        const auto conflict = (!is_move && resumed) ? config::conflict::skip : a.on_conflict;
+        if (!co_await mark_started(job, st, before)) co_return retry("lease lost while running");
+        // A Skip copy that may already have happened is issued again with Skip, so it cannot make a second
+        // copy; an Overwrite or Duplicate copy was found not made above, and is issued as configured.
+        const auto conflict = (!is_move && resumed && !noted) ? config::conflict::skip : a.on_conflict;
         auto op = co_await client->start_fileop(kind, jc.file->id, a.to_folder, conflict);
         if (!op) co_return from_api(op.error());
         if (!op->finished) {

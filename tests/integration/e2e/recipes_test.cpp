@@ -17,6 +17,14 @@ constexpr auto client_room = world::client_room, incoming = world::incoming, com
 
 }  // namespace
 
+namespace {
+void with_conflict(config::settings& s, config::conflict c) {
+    for (auto& r : s.rules)
+        for (auto& a : r.actions)
+            if (a.kind == config::action_kind::copy) a.on_conflict = c;
+}
+}  // namespace
+
 TEST_SUITE("recipes end to end") {
     TEST_CASE("an invoice upload is moved once and mailed once, despite file.created + file.uploaded") {
         world w;
@@ -123,6 +131,43 @@ TEST_SUITE("recipes end to end") {
         CHECK(jobs[0].last_error->find("gave up after 3 attempts") != std::string::npos);
         // The move step was done on the first attempt and not repeated by the retries.
         CHECK(w.ds->count("PUT", "/api/2.0/files/fileops/move") == 1);
+    }
+
+    TEST_CASE("an Overwrite copy whose PUT never reached DocSpace is made when the job resumes, not assumed made") {
+        world w([](config::settings& s) { with_conflict(s, config::conflict::overwrite); });
+        const auto existing = w.ds->add_file(internal_room, "policy.docx");  // the copy will overwrite it
+        w.ds->reset_next("PUT", "/api/2.0/files/fileops/copy", 1);        // closed before it is served
+        w.ds->upload(w.client_user, compliance, "policy.docx", false);
+        REQUIRE(w.settle());
+        auto jobs = w.jobs("copy-to-internal");
+        REQUIRE(jobs.size() == 1);
+        CHECK(jobs[0].state == "succeeded");
+        CHECK(jobs[0].attempts == 2);
+        CHECK(w.ds->file(existing)->version == 2);  // overwritten, once
+        CHECK(w.ds->files_in(internal_room).size() == 1);
+        CHECK(w.ds->completed_fileops().size() == 1);
+        auto steps = w.steps(jobs[0].id);
+        REQUIRE(steps.size() == 1);
+        CHECK(steps[0].result->find("copied to folder 341029 as file") != std::string::npos);
+    }
+
+    TEST_CASE("a Duplicate copy whose answer was lost is recognised when the job resumes, and not made twice") {
+        world w([](config::settings& s) { with_conflict(s, config::conflict::duplicate); });
+        w.ds->add_file(internal_room, "policy.docx");
+        // Every copy PUT is served, then its answer is lost.
+        w.ds->set_fault_profile({.p_drop = 1.0, .method = "PUT", .path_prefix = "/api/2.0/files/fileops/copy"});
+        w.ds->upload(w.client_user, compliance, "policy.docx", false);
+        REQUIRE(w.settle());
+        auto jobs = w.jobs("copy-to-internal");
+        REQUIRE(jobs.size() == 1);
+        CHECK(jobs[0].state == "succeeded");
+        CHECK(w.ds->count("PUT", "/api/2.0/files/fileops/copy") == 1);
+        auto files = w.ds->files_in(internal_room);
+        REQUIRE(files.size() == 2);
+        CHECK(files[1].title == "policy (1).docx");
+        auto steps = w.steps(jobs[0].id);
+        REQUIRE(steps.size() == 1);
+        CHECK(steps[0].result->find("by an earlier attempt") != std::string::npos);
     }
 
     TEST_CASE("retention purges finished jobs and their events' bodies on its schedule, keeping their identities") {

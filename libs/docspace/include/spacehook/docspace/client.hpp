@@ -43,6 +43,10 @@ public:
     // GET api/2.0/files/file/{id} ("files.file.get"). 404 missing, 403 no read access.
     awaitable<outcome<file_info>> file(entry_id id);
 
+    // GET api/2.0/files/{id}?filterValue=..&count=100 ("files.folder.files"): the first 100 files of the folder
+    // whose title contains `title_filter` (DocSpace's search; case-insensitive). 404 missing, 403 no read access.
+    awaitable<outcome<std::vector<file_info>>> folder_files(entry_id folder_id, std::string title_filter);
+
     // GET api/2.0/files/folder/{id}/path ("files.folder.path"): the folder's ancestors and itself, section
     // root first. DocSpace leaves out the ancestors the caller cannot read, and for a third-party room it
     // starts at the section root followed by the room. 404 missing, 403 no read access to the folder.

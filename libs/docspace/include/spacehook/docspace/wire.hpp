@@ -33,6 +33,8 @@ std::optional<std::int64_t> retry_after_ms(const http::client_response& res, std
 // A body of the wrong shape is an api_error with status 0 and a message naming what was wrong (the
 // client replaces status and endpoint).
 outcome<file_info> to_file(const boost::json::value& response);
+// FolderContentDto: its `files`, each a FileDto.
+outcome<std::vector<file_info>> to_folder_files(const boost::json::value& response);
 outcome<person> to_person(const boost::json::value& response);
 outcome<std::vector<folder_ref>> to_folder_path(const boost::json::value& response);
 outcome<fileop> to_fileop(const boost::json::value& dto);
