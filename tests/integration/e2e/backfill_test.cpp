@@ -427,6 +427,40 @@ TEST_SUITE("backfill") {
         CHECK(serve.stop(SIGTERM) == 0);
     }
 
+    TEST_CASE("a database that cannot be written during a pass stores nothing of it, and the next pass stores all") {
+        world w(0.001);
+        w.upload_invoices(120);
+        REQUIRE(test::poll_until([&] { return w.deliveries_done(); }, std::chrono::seconds(30)));
+        {  // the schema exists before the test takes the lock
+            auto dry = test::run_cli(w.dir, {"events", "backfill", "--config", w.cfg, "--dry-run"});
+            REQUIRE(dry.exit_code == 0);
+        }
+        // The log's pages are slow; while the pass reads them, another process takes the write lock and keeps it
+        // past the pass's busy timeout (2 s): its COMMIT fails as it would on a full disk.
+        w.ds->delay_next("GET", "/api/2.0/settings/webhooks/log", std::chrono::milliseconds(700), 2);
+        auto out = w.dir.file("pass.out"), err = w.dir.file("pass.err");
+        pid_t pid = test::spawn({"events", "backfill", "--config", w.cfg, "--json"}, out, err);
+        REQUIRE(pid > 0);
+        REQUIRE(test::poll_until([&] { return w.ds->count("GET", "/api/2.0/settings/webhooks/log") >= 1; }));
+        {
+            store::database locker(w.db_path);
+            locker.exec("BEGIN IMMEDIATE");
+            int status = 0;
+            REQUIRE(waitpid(pid, &status, 0) == pid);
+            CHECK(WIFEXITED(status));
+            CHECK(WEXITSTATUS(status) == 1);
+            locker.exec("ROLLBACK");
+        }
+        CHECK(test::slurp(err).find("database") != std::string::npos);
+        CHECK(w.scalar("SELECT count(*) FROM events") == 0);  // nothing half-stored
+
+        auto next = test::run_cli(w.dir, {"events", "backfill", "--config", w.cfg, "--json"});
+        REQUIRE(next.exit_code == 0);
+        CHECK(boost::json::parse(next.out).at("ingested").as_int64() == 120);
+        CHECK(w.scalar("SELECT count(*) FROM events") == 120);
+        CHECK(w.jobs("queued") == 120);
+    }
+
     TEST_CASE("SIGKILL in the middle of a pass: the next pass completes it and nothing is stored twice") {
         world w(0.001);
         auto invoices = w.upload_invoices(300);

@@ -214,6 +214,9 @@ TEST_SUITE("crash loop") {
                 originals += r.redelivery_of == 0;
                 uploaded += r.redelivery_of == 0 && r.trigger == "file.uploaded";
             }
+            if (uploaded != uploads || answered.size() != originals)
+                MESSAGE(fmt::format("not all delivered: {} upload deliveries for {} uploads, {} of {} originals answered",
+                                    uploaded, uploads, answered.size(), originals));
             return uploaded == uploads && answered.size() == originals;
         };
         CHECK(all_delivered());
