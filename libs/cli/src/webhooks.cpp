@@ -4,7 +4,7 @@
 #include "commands.hpp"
 #include "db_commands.hpp"
 #include "spacehook/docspace/client.hpp"
-#include "spacehook/docspace/triggers.hpp"
+#include "spacehook/webhook/triggers.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -53,7 +53,7 @@ auto call(const config::settings& s, Fn fn) {
 
 json::object config_json(const docspace::webhook_config& c) {
     json::array trig;
-    for (const auto& n : docspace::trigger_names(c.triggers)) trig.emplace_back(n);
+    for (const auto& n : webhook::trigger_names(c.triggers)) trig.emplace_back(n);
     return {{"id", c.id},
             {"name", c.name},
             {"uri", c.uri},
@@ -75,7 +75,7 @@ std::string join(const std::vector<std::string>& v) {
 void print_config(const args& a, const docspace::webhook_config& c, const char* verb) {
     if (a.has("json")) return print(json::serialize(config_json(c)) + "\n");
     print(fmt::format("webhook {} {}: \"{}\" -> {} ({}, triggers {})\n", c.id, verb, c.name, c.uri,
-                      c.enabled ? "enabled" : "disabled", join(docspace::trigger_names(c.triggers))));
+                      c.enabled ? "enabled" : "disabled", join(webhook::trigger_names(c.triggers))));
 }
 
 // The spec for create/update from the flags; `existing` fills what update leaves out.
@@ -98,7 +98,7 @@ docspace::webhook_spec spec_from(const args& a, const docspace::webhook_config* 
     if (auto v = a.get("target-id")) s.target_id = *v;
     auto names = a.all("trigger");
     if (!names.empty()) {
-        auto mask = docspace::trigger_mask(names);
+        auto mask = webhook::trigger_mask(names);
         if (!mask) throw usage_error(fmt::format("unknown trigger in {} (see `spacehook webhooks triggers`)", join(names)));
         s.triggers = *mask;
     } else if (!existing) {
@@ -150,7 +150,7 @@ int cmd_webhooks(const argv_t& argv) {
         }
         std::vector<std::vector<std::string>> rows;
         for (const auto& c : list)
-            rows.push_back({std::to_string(c.id), c.name, c.uri, c.enabled ? "yes" : "no", join(docspace::trigger_names(c.triggers)),
+            rows.push_back({std::to_string(c.id), c.name, c.uri, c.enabled ? "yes" : "no", join(webhook::trigger_names(c.triggers)),
                             c.last_status ? std::to_string(c.last_status) : "-"});
         print(format_table({"ID", "NAME", "URI", "ENABLED", "TRIGGERS", "LAST STATUS"}, rows));
         // DocSpace disables a webhook after 3 days without a successful delivery and tells nobody.

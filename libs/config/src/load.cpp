@@ -1,11 +1,14 @@
 #include "spacehook/config/load.hpp"
 
 #include "spacehook/core/clock.hpp"
+#include "spacehook/webhook/triggers.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <initializer_list>
@@ -214,7 +217,16 @@ void read_server(const json::value& v, reader& r, server_settings& s) {
         }
     }
     auto colon = s.listen.rfind(':');
-    if (colon == std::string::npos || colon + 1 == s.listen.size()) r.fail(p + ".listen", "must be host:port");
+    if (colon == std::string::npos || colon + 1 == s.listen.size()) {
+        r.fail(p + ".listen", "must be host:port");
+    } else {
+        unsigned port = 0;
+        const auto* first = s.listen.data() + colon + 1;
+        const auto* last = s.listen.data() + s.listen.size();
+        auto [end, ec] = std::from_chars(first, last, port);
+        if (ec != std::errc{} || end != last || port > 65535)
+            r.fail(p + ".listen", fmt::format("\"{}\" has no port from 0 to 65535 after the last ':'", s.listen));
+    }
 }
 
 void read_database(const json::value& v, reader& r, database_settings& d) {
@@ -227,6 +239,32 @@ void read_database(const json::value& v, reader& r, database_settings& d) {
         r.integer(*o, "busy_timeout_ms", p, d.busy_timeout_ms, 0, 600'000);
     }
     if (d.path.empty()) r.fail(p, "must name a database file");
+}
+
+// The known trigger closest to `name` by edit distance, when it is close (at most 3 edits); "" otherwise.
+std::string nearest_trigger(std::string_view name) {
+    auto distance = [](std::string_view a, std::string_view b) {
+        std::vector<std::size_t> row(b.size() + 1);
+        for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+        for (std::size_t i = 1; i <= a.size(); ++i) {
+            std::size_t diag = row[0];
+            row[0] = i;
+            for (std::size_t j = 1; j <= b.size(); ++j) {
+                const auto up = row[j];
+                row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+                diag = up;
+            }
+        }
+        return row[b.size()];
+    };
+    std::string best;
+    std::size_t best_d = 4;
+    for (const auto& t : webhook::trigger_table())
+        if (auto d = distance(name, t.name); d < best_d) {
+            best_d = d;
+            best = std::string(t.name);
+        }
+    return best;
 }
 
 // Reads the durations named in `keys` from object `o` at JSON path `p`.
@@ -515,8 +553,12 @@ void read_rules(const json::value& v, reader& r, const template_checker& tc, std
         if (ru.on.empty()) r.fail(p + ".on", "needs at least one trigger");
         for (std::size_t k = 0; k < ru.on.size(); ++k) {
             const auto& t = ru.on[k];
-            bool ok = t == "*" || (t.find('.') != std::string::npos && t.front() != '.' && t.back() != '.');
-            if (!ok) r.fail(fmt::format("{}.on[{}]", p, k), fmt::format("\"{}\" is not a trigger name like file.uploaded", t));
+            if (t == "*" || webhook::trigger_bit(t)) continue;
+            // A misspelt trigger would make a rule that never fires.
+            auto near = nearest_trigger(t);
+            r.fail(fmt::format("{}.on[{}]", p, k),
+                   near.empty() ? fmt::format("\"{}\" is not a DocSpace trigger (e.g. file.uploaded, or * for any)", t)
+                                : fmt::format("\"{}\" is not a DocSpace trigger; did you mean \"{}\"?", t, near));
         }
         if (auto* w = o->if_contains("if")) {
             std::string wp = p + ".if";

@@ -450,7 +450,7 @@ TEST_CASE("webhooks: create, list, update, enable, triggers and delete") {
     spec.name = "automation";
     spec.uri = "https://hooks.example.com/docspace";
     spec.secret = "S3cret-Key_01";
-    spec.triggers = *trigger_mask({"file.uploaded", "file.updated"});
+    spec.triggers = *webhook::trigger_mask({"file.uploaded", "file.updated"});
 
     auto created = f.run([&]() -> awaitable<outcome<webhook_config>> { co_return co_await f.api.create_webhook(spec); });
     REQUIRE(created.has_value());
@@ -491,10 +491,10 @@ TEST_CASE("webhooks: create, list, update, enable, triggers and delete") {
 
     auto triggers = f.run([&]() -> awaitable<outcome<std::vector<webhook_trigger>>> { co_return co_await f.api.webhook_triggers(); });
     REQUIRE(triggers.has_value());
-    CHECK(triggers->size() == trigger_table().size() + 1);  // Enum.GetValues includes All ("*", 0)
+    CHECK(triggers->size() == webhook::trigger_table().size() + 1);  // Enum.GetValues includes All ("*", 0)
     for (const auto& t : *triggers) {
         CAPTURE(t.name);
-        CHECK(trigger_bit(t.name) == t.id);
+        CHECK(webhook::trigger_bit(t.name) == t.id);
     }
 
     auto deleted = f.run([&]() -> awaitable<outcome<webhook_config>> { co_return co_await f.api.delete_webhook(id); });

@@ -116,7 +116,7 @@ TEST_SUITE("config load") {
         CHECK(has_problem(r, "$.workers.concurrency", "between"));
         CHECK(has_problem(r, "$.channels.m.url", "smtp://"));
         CHECK(has_problem(r, "$.channels.m.to", "recipient"));
-        CHECK(has_problem(r, "$.rules[0].on[0]", "not a trigger"));
+        CHECK(has_problem(r, "$.rules[0].on[0]", "not a DocSpace trigger"));
         CHECK(has_problem(r, "$.rules[0].if.in_folder", "id"));
         CHECK(has_problem(r, "$.rules[0].if.title.regex", "invalid regular expression"));
         CHECK(has_problem(r, "$.rules[0].do[0].notify.subject", "file.titel"));
@@ -157,6 +157,23 @@ TEST_SUITE("config load") {
                                env({}));
         REQUIRE(ok.ok());
         CHECK(ok.value.retention.succeeded_after_ms == 106751991167LL * 86'400'000);
+    }
+
+    TEST_CASE("a misspelt trigger is refused with the nearest name, and a listen port must be 0..65535") {
+        auto with = [](const std::string& listen, const std::string& on) {
+            return config::load(R"({"database": "/tmp/d.db", "server": {"listen": ")" + listen +
+                                    R"("}, "webhooks": [{"path": "/h", "secrets": []}],
+              "docspace": {"base_url": "https://p.example", "api_key": "k"}, "channels": {"c": {"type": "log"}},
+              "rules": [{"name": "r", "on": [)" + on + R"(], "do": [{"notify": {"channel": "c", "subject": "x"}}]}]})",
+                                env({}));
+        };
+        auto typo = with("127.0.0.1:8080", R"("file.uploaded", "file.uploadd", "*", "form.filled.out", "nonsense")");
+        CHECK(has_problem(typo, "$.rules[0].on[1]", "did you mean \"file.uploaded\"?"));
+        CHECK(has_problem(typo, "$.rules[0].on[4]", "\"nonsense\" is not a DocSpace trigger (e.g. file.uploaded"));
+        CHECK(typo.problems.size() == 2);  // *, file.uploaded and form.filled.out are fine
+        for (auto bad : {"0.0.0.0:99999", "0.0.0.0:80x", "0.0.0.0:-1", "[::1]:65536"})
+            CHECK_MESSAGE(has_problem(with(bad, R"("*")"), "$.server.listen", "no port from 0 to 65535"), bad);
+        for (auto good : {"0.0.0.0:8080", "127.0.0.1:0", "[::1]:65535"}) CHECK_MESSAGE(with(good, R"("*")").ok(), good);
     }
 
     TEST_CASE("docspace.backfill is on by default, false turns it off, and its durations are checked") {

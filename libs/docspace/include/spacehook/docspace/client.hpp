@@ -7,7 +7,7 @@
 #define SPACEHOOK_DOCSPACE_CLIENT_HPP
 
 #include "spacehook/core/asio.hpp"
-#include "spacehook/docspace/triggers.hpp"
+#include "spacehook/webhook/triggers.hpp"
 #include "spacehook/docspace/types.hpp"
 #include "spacehook/http/client.hpp"
 

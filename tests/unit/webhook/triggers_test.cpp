@@ -1,11 +1,11 @@
 // The webhook trigger table against docspace-protocol.md 2.3.
-#include "spacehook/docspace/triggers.hpp"
+#include "spacehook/webhook/triggers.hpp"
 
 #include <doctest/doctest.h>
 
-using namespace spacehook::docspace;
+using namespace spacehook::webhook;
 
-TEST_SUITE("docspace triggers") {
+TEST_SUITE("webhook triggers") {
 
 TEST_CASE("names map to the protocol's bits and back") {
     CHECK(trigger_bit("user.created") == 1);

@@ -1,8 +1,8 @@
-#include "spacehook/docspace/triggers.hpp"
+#include "spacehook/webhook/triggers.hpp"
 
 #include <array>
 
-namespace spacehook::docspace {
+namespace spacehook::webhook {
 namespace {
 
 constexpr std::array<trigger_info, 36> table{{
@@ -88,4 +88,4 @@ std::optional<std::int64_t> trigger_mask(const std::vector<std::string>& names) 
     return all ? 0 : mask;
 }
 
-}  // namespace spacehook::docspace
+}  // namespace spacehook::webhook

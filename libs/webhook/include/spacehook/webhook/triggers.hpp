@@ -1,7 +1,7 @@
 // The webhook trigger table (docspace-protocol.md 2.3): names <-> int64 bits. "*" (also "All") is 0,
 // meaning every trigger.
-#ifndef SPACEHOOK_DOCSPACE_TRIGGERS_HPP
-#define SPACEHOOK_DOCSPACE_TRIGGERS_HPP
+#ifndef SPACEHOOK_WEBHOOK_TRIGGERS_HPP
+#define SPACEHOOK_WEBHOOK_TRIGGERS_HPP
 
 #include <cstdint>
 #include <optional>
@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-namespace spacehook::docspace {
+namespace spacehook::webhook {
 
 struct trigger_info {
     std::string_view name;  // "file.uploaded"
@@ -30,6 +30,6 @@ std::vector<std::string> trigger_names(std::int64_t mask);
 // OR of the names' bits; any "*"/"All" makes it 0; nullopt if a name is unknown.
 std::optional<std::int64_t> trigger_mask(const std::vector<std::string>& names);
 
-}  // namespace spacehook::docspace
+}  // namespace spacehook::webhook
 
 #endif
