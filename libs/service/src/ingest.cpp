@@ -4,6 +4,7 @@
 
 #include "spacehook/core/clock.hpp"
 #include "spacehook/core/log.hpp"
+#include "spacehook/store/jobs.hpp"
 #include "spacehook/webhook/signature.hpp"
 
 #include <boost/asio/use_awaitable.hpp>
@@ -152,10 +153,12 @@ awaitable<http::response> front_door::ingest(http::request& req, const routing& 
 awaitable<http::response> front_door::readyz(http::request& req) {
     std::string problem;
     try {
-        // An empty task still takes the write lock (BEGIN IMMEDIATE) and commits: proof the database is writable.
-        co_await writer->async_run([](store::database&) {}, asio::use_awaitable);
+        // A real write (an empty transaction commits even on a full disk), through the same writer as deliveries.
+        co_await writer->async_run([](store::database& db) { store::probe_write(db, clock::now_ms()); }, asio::use_awaitable);
     } catch (const std::exception& e) {
-        problem = std::string("database not writable: ") + e.what();
+        // The answer says only up or not (it may reach further than the operators); the log has the why.
+        problem = "database not writable";
+        log::warn("readyz.not_ready", {{"reason", problem}, {"error", e.what()}});
     }
     if (problem.empty() && workers_ready && !workers_ready()) problem = "workers not running";
     if (!problem.empty())

@@ -275,4 +275,11 @@ std::map<std::string, std::int64_t> count_by_state(database& db) {
     return out;
 }
 
+void probe_write(database& db, std::int64_t now) {
+    auto& st = db.cached(
+        "INSERT INTO store_state(key, value) VALUES('ready_probe', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    st.bind(1, now);
+    st.run();
+}
+
 }  // namespace spacehook::store

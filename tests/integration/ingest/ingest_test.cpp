@@ -8,7 +8,10 @@
 
 #include <doctest/doctest.h>
 
+#include <sys/resource.h>
+
 #include <atomic>
+#include <csignal>
 #include <thread>
 
 #include <fmt/format.h>
@@ -214,6 +217,31 @@ TEST_SUITE("ingest") {
         CHECK(f.count("SELECT count(*) FROM events") == 0);
         CHECK(f.post(body_for("30")).status == 200);
         CHECK(f.count("SELECT count(*) FROM events") == 1);
+    }
+
+    TEST_CASE("readiness says not ready while the disk takes no writes, without the database's error text") {
+        service_fixture f;
+        CHECK(f.post(body_for("40")).status == 200);
+        {
+            store::database other(f.settings.database.path);
+            other.exec("PRAGMA wal_checkpoint(TRUNCATE)");  // an empty WAL: every write from now on extends it
+        }
+        // No file may grow (RLIMIT_FSIZE 0, SIGXFSZ ignored): writes fail as on a full disk (EFBIG, not ENOSPC).
+        auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+        rlimit old{};
+        REQUIRE(getrlimit(RLIMIT_FSIZE, &old) == 0);
+        rlimit none{0, old.rlim_max};
+        REQUIRE(setrlimit(RLIMIT_FSIZE, &none) == 0);
+        auto ready = test::request(f.port(), "GET", "/readyz");
+        auto post = f.post(body_for("41"));
+        REQUIRE(setrlimit(RLIMIT_FSIZE, &old) == 0);
+        std::signal(SIGXFSZ, old_handler);
+        CHECK(ready.status == 503);
+        CHECK(ready.body == R"({"status":"unavailable","reason":"database not writable"})");
+        CHECK(post.status == 503);
+        CHECK(test::request(f.port(), "GET", "/readyz").status == 200);
+        CHECK(f.post(body_for("41")).status == 200);
+        CHECK(f.count("SELECT count(*) FROM events") == 2);
     }
 
     TEST_CASE("concurrent deliveries over many keep-alive connections all land") {

@@ -109,6 +109,10 @@ replay_counts replay_event(database& db, std::int64_t event_row, const std::vect
 
 std::map<std::string, std::int64_t> count_by_state(database& db);
 
+// Writes one small row (store_state 'ready_probe'): a transaction that changes nothing commits even on a full
+// disk, this one does not. For /readyz.
+void probe_write(database& db, std::int64_t now);
+
 }  // namespace spacehook::store
 
 #endif
