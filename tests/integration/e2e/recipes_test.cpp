@@ -2,6 +2,7 @@
 // an in-process spacehook, whose workers call the simulator's REST API and mail an SMTP sink. Assertions
 // are on effects: calls the simulator received, where files are, mails that arrived, job rows.
 #include "e2e_world.hpp"
+#include "raw_http.hpp"
 
 #include <doctest/doctest.h>
 
@@ -53,6 +54,16 @@ TEST_SUITE("recipes end to end") {
         REQUIRE(w.settle());
         CHECK(w.ds->count("PUT", "/api/2.0/files/fileops/move") == 1);
         CHECK(w.sink->count() == 1);
+    }
+
+    TEST_CASE("the job gauges follow the job table (refreshed off the I/O threads every 5 s)") {
+        world w;
+        w.ds->upload(w.client_user, compliance, "report.docx", false);
+        REQUIRE(w.settle());
+        auto metric = [&] { return test::request(w.app->port(), "GET", "/metrics").body; };
+        CHECK(test::poll_until([&] { return metric().find(R"(spacehook_jobs{state="succeeded"} 1)") != std::string::npos; },
+                               std::chrono::seconds(15)));
+        CHECK(metric().find("spacehook_queue_oldest_seconds 0") != std::string::npos);
     }
 
     TEST_CASE("an upload to the compliance room is copied once into the internal room") {
