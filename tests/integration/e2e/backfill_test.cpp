@@ -199,10 +199,14 @@ TEST_SUITE("backfill") {
         CHECK(w.scalar("SELECT count(*) FROM events WHERE trigger = 'file.uploaded'") == 6);
         CHECK(w.jobs("skipped") == 0);
         w.check_each_once(invoices);
-        // The start-up pass stored what it found first (all six: DocSpace's next retry was still seconds away);
-        // the retries that landed afterwards were duplicates.
-        CHECK(w.scalar("SELECT count(*) FROM events WHERE source = 'backfill'") == 6);
-        CHECK(metrics(w.port).find(R"(spacehook_deliveries_total{result="duplicate"} 6)") != std::string::npos);
+        // The start-up pass stored what it found first (normally all six: DocSpace's next retry is most of a second
+        // away); a retry that landed before the pass read its row was stored as a delivery and was known to the
+        // pass. Each one the pass stored was then answered `duplicate` when its retry came.
+        const auto recovered = w.scalar("SELECT count(*) FROM events WHERE source = 'backfill'");
+        CHECK(recovered >= 1);
+        CHECK(recovered + w.scalar("SELECT count(*) FROM events WHERE source = 'delivery' AND trigger = 'file.uploaded'") == 6);
+        CHECK(metrics(w.port).find(fmt::format(R"(spacehook_deliveries_total{{result="duplicate"}} {})", recovered)) !=
+              std::string::npos);
         CHECK(serve.stop(SIGTERM) == 0);
     }
 

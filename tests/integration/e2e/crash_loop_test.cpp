@@ -158,13 +158,13 @@ TEST_SUITE("crash loop") {
 
         // Random kill moments: 20..400 ms of life after each (re)start, so kills land in ingestion, in leases,
         // between a fileop and its poll, during SMTP, and during start-up recovery.
-        // Every other kill waits (up to 2 s) for DocSpace to hold an operation first: one that is running, or
+        // Every other kill waits (up to 10 s: a sanitizer build restarts slowly) for DocSpace to hold an operation first: one that is running, or
         // (for at most one 10 ms poll interval) finished and not yet reported.
         std::uniform_int_distribution<int> life_ms(20, 400);
         int killed = 0, killed_mid_op = 0;
         for (int k = 0; k < kills; ++k) {
             std::this_thread::sleep_for(std::chrono::milliseconds(life_ms(rng)));  // the schedule, not a wait
-            if (k % 2 == 1) test::poll_until([&] { return ds.fileops_pending() > 0; }, std::chrono::seconds(2));
+            if (k % 2 == 1) test::poll_until([&] { return ds.fileops_pending() > 0; }, std::chrono::seconds(10));
             const bool mid_op = ds.fileops_pending() > 0;
             if (serve.stop(SIGKILL) == 128 + SIGKILL) {
                 ++killed;
