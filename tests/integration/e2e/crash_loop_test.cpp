@@ -158,8 +158,8 @@ TEST_SUITE("crash loop") {
 
         // Random kill moments: 20..400 ms of life after each (re)start, so kills land in ingestion, in leases,
         // between a fileop and its poll, during SMTP, and during start-up recovery.
-        // Every other kill waits (up to 10 s: a sanitizer build restarts slowly) for DocSpace to hold an operation first: one that is running, or
-        // (for at most one 10 ms poll interval) finished and not yet reported.
+        // Every other kill waits (up to 10 s: a sanitizer build restarts slowly) for DocSpace to hold an operation
+        // first: one that is running, or (for at most one 10 ms poll interval) finished and not yet reported.
         std::uniform_int_distribution<int> life_ms(20, 400);
         int killed = 0, killed_mid_op = 0;
         for (int k = 0; k < kills; ++k) {
