@@ -1,4 +1,4 @@
--- spacehook schema v1 (contract section 4). Times are Unix milliseconds (UTC):
+-- spacehook schema v1 (docs/contract.md §4). Times are Unix milliseconds (UTC):
 --   sqlite3 spacehook.db "select id, state, datetime(run_at/1000,'unixepoch') from jobs"
 
 -- One row per accepted delivery. body holds the raw bytes exactly as received (they are what was signed).

@@ -157,7 +157,7 @@ std::string iso_seconds(std::int64_t unix_s) {
 
 // ---- realistic deliveries ----------------------------------------------------------------------------
 
-// A retried file.updated / file.uploaded envelope of DocSpace v3.1+ (docspace-protocol.md 2.2, 2.5, 2.6):
+// A retried file.updated / file.uploaded envelope of DocSpace v3.1+ (docs/docspace-protocol.md §2.2, §2.5, §2.6):
 // compact, ASCII-escaped, with the retry fields and a 502 page in lastFailureContent, which puts it at
 // about 1.5 KB.
 std::string make_body(std::int64_t event_id, std::int64_t file_id, std::int64_t folder_id, bool uploaded,
@@ -212,7 +212,7 @@ public:
         const std::int64_t file = file_id ? *file_id : 100'000 + static_cast<std::int64_t>(rng_() % files_);
         const std::int64_t folder = 86'200 + file % 97;
         const bool uploaded = rng_() % 10 < 3;
-        // createOn is unique per event, so no delivery is taken for a manual re-send (protocol 2.7).
+        // createOn is unique per event, so no delivery is taken for a manual re-send (docs/docspace-protocol.md §2.7).
         auto body = make_body(id, file, folder, uploaded, 1'750'000'000 + id, users_[rng_() % users_.size()]);
         auto parsed = webhook::parse_envelope(body);
         if (auto* why = std::get_if<std::string>(&parsed)) throw std::runtime_error("generated envelope rejected: " + *why);

@@ -5,13 +5,13 @@ Writes DIR/NAME-<t>.txt for t in 0..threads-1, one delivery per line:
 
     sha256=<64 uppercase hex> <body>
 
-The body is the one-line file.uploaded envelope of docspace-protocol.md 1.4 / 2.6 (about 670 bytes, pure
+The body is the one-line file.uploaded envelope of docs/docspace-protocol.md §1.4 / §2.6 (about 670 bytes, pure
 ASCII, HTML-escaped like .NET's encoder) with event.id and payload.id = first_id + i, so every line of every
 file is a distinct delivery (distinct (webhook.id, event.id) and distinct re-send content key). Lines are dealt
 round-robin to the files, one file per wrk thread, so no two wrk threads send the same delivery.
 
     gen_deliveries.py --secret S --out DIR --name run --threads 2 --count 500000 --first-id 1000000
-    gen_deliveries.py --self-test      # checks the signer against the protocol's test vector 1.4
+    gen_deliveries.py --self-test      # checks the signer against the test vector of docs/docspace-protocol.md §1.4
 """
 
 import argparse
@@ -20,7 +20,7 @@ import hmac
 import os
 import sys
 
-# docspace-protocol.md 1.4: the signer must reproduce this header for this body.
+# docs/docspace-protocol.md §1.4: the signer must reproduce this header for this body.
 VECTOR_SECRET = b"S3cret-Key_01"
 VECTOR_BODY = (
     '{"event":{"id":1532,"createOn":"2025-06-10T09:15:42Z","createBy":"66faa6e4-f133-11ea-b126-00ffeec8b4ef",'

@@ -4,7 +4,7 @@
 //
 // Invariants, each abort()s when violated:
 //   - load() never throws; every problem has a "$..." path and a message;
-//   - a config without problems has what the contract requires: a database path, at least one webhook path,
+//   - a config without problems has what docs/contract.md §2 requires: a database path, at least one webhook path,
 //     rules with a unique name, triggers and actions, move/copy with a folder, notify naming a configured
 //     channel with a subject or body, and every template compiling;
 //   - building the matcher from it and matching payloads never throws, and returns (a -timeout=10 run fails on

@@ -12,7 +12,7 @@
 // deliveries from the corpus reach the insert path; "/unsigned" with no secret, so mutated bodies do too;
 // four rules (prefix, in_folder, regex and glob filters) so deliveries plan jobs.
 //
-// Invariants (contract section 3), each abort()s when violated:
+// Invariants (docs/contract.md §3), each abort()s when violated:
 //   - handle() never throws, and answers only 200, 400, 401, 404 or 405 (never 5xx: storage is healthy);
 //   - POST to a webhook path answers, in this order: 401 when the path has secrets and the signature header
 //     is missing or does not verify; 400 when the body is not an envelope; else 200 {"status":"accepted"} or
@@ -176,7 +176,7 @@ std::string_view path_of(std::string_view target) {
     return q == std::string_view::npos ? target : target.substr(0, q);
 }
 
-// What contract section 3 says a POST to a webhook endpoint gets.
+// What docs/contract.md §3 says a POST to a webhook endpoint gets.
 enum class expect { unauthorized, bad_request, stored };
 
 expect expected_for_post(const config::webhook_endpoint& ep, const http::request& req) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the seed corpus under tests/fuzz/corpus/<target>/ (run from anywhere; overwrites the seeds it
 names, leaves other files alone). The seeds are real shapes: deliveries built from the protocol's test vector
-(docspace-protocol.md 1.4 and 2.6), the example configs under deploy/examples, HTTP requests as DocSpace and
+(docs/docspace-protocol.md §1.4 and §2.6), the example configs under deploy/examples, HTTP requests as DocSpace and
 hostile clients send them. scripts/fuzz.sh --merge adds minimised finds next to them."""
 import hashlib
 import hmac
@@ -13,7 +13,7 @@ CORPUS = ROOT / "tests" / "fuzz" / "corpus"
 
 SECRET = "S3cret-Key_01"
 SECOND = "Second-Secret_02"
-# docspace-protocol.md 1.4, byte for byte (674 bytes).
+# docs/docspace-protocol.md §1.4, byte for byte (674 bytes).
 VECTOR = (
     '{"event":{"id":1532,"createOn":"2025-06-10T09:15:42Z","createBy":"66faa6e4-f133-11ea-b126-00ffeec8b4ef",'
     '"trigger":"file.uploaded","triggerId":256},"payload":{"id":8421,"parentId":8410,"folderIdDisplay":8410,'

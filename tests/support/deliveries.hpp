@@ -12,7 +12,7 @@
 
 namespace spacehook::test {
 
-// A DocSpace v3.1 file.uploaded delivery (protocol section 2) for event `id`; each event names its own file,
+// A DocSpace v3.1 file.uploaded delivery (docs/docspace-protocol.md §2) for event `id`; each event names its own file,
 // 50000 + id, as distinct uploads would.
 inline std::string uploaded_body(int id, std::string_view title = "a.pdf") {
     return fmt::format(

@@ -269,7 +269,7 @@ public:
         return rules;
     }
 
-    // `s` in the configuration file format (contract section 2).
+    // `s` in the configuration file format (docs/contract.md §2).
     static std::string to_config_json(const config::settings& s) {
         namespace json = boost::json;
         json::object root;

@@ -239,6 +239,8 @@ void read_database(const json::value& v, reader& r, database_settings& d) {
         r.integer(*o, "busy_timeout_ms", p, d.busy_timeout_ms, 0, 600'000);
     }
     if (d.path.empty()) r.fail(p, "must name a database file");
+    if (d.path.starts_with("postgresql://") || d.path.starts_with("postgres://"))
+        r.fail(p, "PostgreSQL is not supported yet: name a SQLite database file (docs/contract.md §7)");
 }
 
 // The known trigger closest to `name` by edit distance, when it is close (at most 3 edits); "" otherwise.

@@ -15,7 +15,7 @@ constexpr template_name names_table[] = {
     {"file.web_url", data_source::file_info, "link that opens the file in DocSpace"},
     {"file.version", data_source::file_info, "the file's current version number"},
     {"file.ext", data_source::file_info, "the extension with its dot, e.g. \".pdf\""},
-    {"file.size", data_source::file_info, "the size as DocSpace shows it, e.g. \"12.3 KB\""},
+    {"file.size", data_source::file_info, "the size in bytes, e.g. \"12595\""},
     {"actor.id", data_source::event, "id of the user who caused the event (event.createBy)"},
     {"actor.name", data_source::actor, "that user's display name"},
     {"actor.email", data_source::actor, "that user's email address"},

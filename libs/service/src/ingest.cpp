@@ -65,7 +65,7 @@ awaitable<http::response> front_door::handle(http::request& req) {
     auto r = routes.load();
     if (auto it = r->endpoints.find(std::string(path)); it != r->endpoints.end()) {
         if (req.method() == bh::verb::post) co_return co_await ingest(req, *r, *it->second);
-        // DocSpace probes the URL with HEAD on create, update and enable (protocol 3, "URL ping").
+        // DocSpace probes the URL with HEAD on create, update and enable (docs/docspace-protocol.md §3, "URL probe").
         if (get_or_head) co_return json_response(req, bh::status::ok, R"({"status":"ok"})");
         auto res = json_response(req, bh::status::method_not_allowed, R"({"error":"use POST"})");
         res.set(bh::field::allow, "POST, GET, HEAD");

@@ -1,4 +1,4 @@
-// Webhook publishing and delivery as DocSpace does it (docspace-protocol.md sections 1-3):
+// Webhook publishing and delivery as DocSpace does it (docs/docspace-protocol.md §1-§3):
 // WebhookPublisher picks the configs and writes one log row per (event x config); WebhookSender sends each
 // row with Polly retries (1, 2, 4, 8, 16 s), re-rendering and re-signing every retry.
 #include "impl.hpp"

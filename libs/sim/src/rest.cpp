@@ -1,5 +1,5 @@
 // REST: envelopes, DTOs, routing, people, files, folder path, comment and fileops
-// (docspace-protocol.md sections 4.0-4.4). Everything here runs on the io thread with the lock held.
+// (docs/docspace-protocol.md §4.0-4.4, §4.7). Everything here runs on the io thread with the lock held.
 #include "impl.hpp"
 
 #include "spacehook/sim/dotnet_json.hpp"
@@ -331,7 +331,8 @@ json::object docspace_sim::impl::fileop_dto(const fileop& op) const {
     return o;
 }
 
-// The FileEntry<int> base object a webhook payload carries (protocol 2.5), in the order DocSpace writes it.
+// The FileEntry<int> base object a webhook payload carries (docs/docspace-protocol.md §2.5), in the order
+// DocSpace writes it.
 json::object docspace_sim::impl::file_entry_payload(const file_state& f) const {
     const auto& root = root_of(f.folder_id);
     json::object o;

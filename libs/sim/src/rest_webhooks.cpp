@@ -1,4 +1,4 @@
-// REST: settings/webhook management and the delivery log (docspace-protocol.md sections 4.5-4.6,
+// REST: settings/webhook management and the delivery log (docs/docspace-protocol.md §4.5-4.6,
 // WebhooksController).
 #include "impl.hpp"
 

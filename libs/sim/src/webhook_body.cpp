@@ -10,7 +10,7 @@ constexpr std::string_view empty_guid = "00000000-0000-0000-0000-000000000000";
 }  // namespace
 
 const std::vector<std::pair<std::string_view, std::int64_t>>& all_triggers() {
-    // WebhookTrigger.cs, v3.7.1 (docspace-protocol.md 2.3).
+    // WebhookTrigger.cs, v3.7.1 (docs/docspace-protocol.md §2.3).
     static const std::vector<std::pair<std::string_view, std::int64_t>> table = {
         {"*", 0},
         {"user.created", 1},

@@ -1,4 +1,4 @@
-// The command line: exit codes, output and effect on the database (contract section 1).
+// The command line: exit codes, output and effect on the database (docs/contract.md §1).
 #include "process.hpp"
 #include "spacehook/store/events.hpp"
 #include "spacehook/store/jobs.hpp"

@@ -1,5 +1,5 @@
 // The bytes the simulator writes: .NET JSON escaping, date formats, the webhook envelope (checked against
-// the test vector of docspace-protocol.md 1.4) and the size strings of FileDto.contentLength.
+// the test vector of docs/docspace-protocol.md §1.4) and the size strings of FileDto.contentLength.
 #include "spacehook/sim/dotnet_json.hpp"
 #include "spacehook/sim/webhook_body.hpp"
 #include "spacehook/webhook/signature.hpp"

@@ -8,6 +8,8 @@
 
 #include <map>
 
+#include <fmt/format.h>
+
 using namespace spacehook;
 
 namespace {
@@ -25,7 +27,7 @@ bool has_problem(const config::load_result& r, const std::string& path, const st
     return false;
 }
 
-// The example of contract section 2.
+// The example of docs/contract.md §2.
 const char* contract_example = R"({
   "server":   { "listen": "0.0.0.0:8080", "max_body_bytes": 1048576, "admin_token": "${SPACEHOOK_ADMIN_TOKEN}" },
   "database": "/var/lib/spacehook/spacehook.db",
@@ -174,6 +176,14 @@ TEST_SUITE("config load") {
         for (auto bad : {"0.0.0.0:99999", "0.0.0.0:80x", "0.0.0.0:-1", "[::1]:65536"})
             CHECK_MESSAGE(has_problem(with(bad, R"("*")"), "$.server.listen", "no port from 0 to 65535"), bad);
         for (auto good : {"0.0.0.0:8080", "127.0.0.1:0", "[::1]:65535"}) CHECK_MESSAGE(with(good, R"("*")").ok(), good);
+    }
+
+    TEST_CASE("a PostgreSQL URL as the database is refused, not taken for a file name") {
+        for (auto url : {"postgresql://spacehook@db:5432/spacehook", "postgres://db/x"}) {
+            auto r = config::load(fmt::format(R"({{"database": "{}", "webhooks": [{{"path": "/h", "secrets": []}}]}})", url),
+                                  env({}));
+            CHECK_MESSAGE(has_problem(r, "$.database", "PostgreSQL is not supported yet"), url);
+        }
     }
 
     TEST_CASE("docspace.backfill is on by default, false turns it off, and its durations are checked") {

@@ -1,4 +1,4 @@
-// DocSpace wire parsing from bodies written exactly as docspace-protocol.md section 4 shows them.
+// DocSpace wire parsing from bodies written exactly as docs/docspace-protocol.md §4 shows them.
 #include "spacehook/docspace/wire.hpp"
 
 #include <boost/json/parse.hpp>

@@ -25,7 +25,7 @@ config::title_filter title(config::title_match kind, std::string pattern, bool c
     return {kind, std::move(pattern), cs};
 }
 
-// The rules of contract section 2, plus a glob and a regex one.
+// The rules of docs/contract.md §2, plus a glob and a regex one.
 std::vector<config::rule> contract_rules() {
     std::vector<config::rule> r;
     r.push_back(make_rule("invoice-intake", {"file.uploaded", "file.created"},

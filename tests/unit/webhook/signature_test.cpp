@@ -10,7 +10,7 @@ using spacehook::webhook::sign;
 using spacehook::webhook::verify;
 
 namespace {
-// docspace-protocol.md 1.4: 674 bytes, escapes as .NET's JavaScriptEncoder writes them.
+// docs/docspace-protocol.md §1.4: 674 bytes, escapes as .NET's JavaScriptEncoder writes them.
 const std::string vector_body =
     R"({"event":{"id":1532,"createOn":"2025-06-10T09:15:42Z","createBy":"66faa6e4-f133-11ea-b126-00ffeec8b4ef","trigger":"file.uploaded","triggerId":256},"payload":{"id":8421,"parentId":8410,"folderIdDisplay":8410,"rootId":3,"securityByUsers":{},"title":"Invoice \u0026 \u00FCbersicht.pdf","createBy":"66faa6e4-f133-11ea-b126-00ffeec8b4ef","modifiedBy":"66faa6e4-f133-11ea-b126-00ffeec8b4ef","createOn":"2025-06-10T09:15:41Z","modifiedOn":"2025-06-10T09:15:41Z","rootFolderType":14,"rootCreateBy":"66faa6e4-f133-11ea-b126-00ffeec8b4ef","fileEntryType":2},"webhook":{"id":7,"name":"automation","url":"https://hooks.example.com/docspace","triggers":["file.uploaded","file.updated"]}})";
 const std::string vector_header = "sha256=64F8BFB756D1489A7E16E5650ED3071140958A5094C1E1A60F93E93681BAD3AA";

@@ -1,4 +1,4 @@
-// The webhook trigger table against docspace-protocol.md 2.3.
+// The webhook trigger table against docs/docspace-protocol.md §2.3.
 #include "spacehook/webhook/triggers.hpp"
 
 #include <doctest/doctest.h>

@@ -1,4 +1,4 @@
-// The `spacehook` command line (contract section 1). Exit codes: 0 ok, 1 user error (one message on
+// The `spacehook` command line (docs/contract.md §1). Exit codes: 0 ok, 1 user error (one message on
 // stderr), 2 usage.
 #ifndef SPACEHOOK_CLI_RUN_HPP
 #define SPACEHOOK_CLI_RUN_HPP

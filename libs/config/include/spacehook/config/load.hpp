@@ -1,4 +1,4 @@
-// Loading and checking the JSON configuration (contract section 2).
+// Loading and checking the JSON configuration (docs/contract.md §2).
 #ifndef SPACEHOOK_CONFIG_LOAD_HPP
 #define SPACEHOOK_CONFIG_LOAD_HPP
 

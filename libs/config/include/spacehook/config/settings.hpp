@@ -1,4 +1,4 @@
-// The configuration as a struct tree (contract section 2). Defaults live here, one comment per field.
+// The configuration as a struct tree (docs/contract.md §2). Defaults live here, one comment per field.
 // Loaded by config::load (load.hpp); nothing outside libs/config reads the environment.
 #ifndef SPACEHOOK_CONFIG_SETTINGS_HPP
 #define SPACEHOOK_CONFIG_SETTINGS_HPP
@@ -11,7 +11,7 @@
 namespace spacehook::config {
 
 // DocSpace entry ids are integers for DocSpace storage and strings for third-party storage
-// (docspace-protocol.md 2.5); we keep the canonical text ("8421" or "sbox-123").
+// (docs/docspace-protocol.md §2.5); we keep the canonical text ("8421" or "sbox-123").
 using entry_id = std::string;
 
 // TLS on the listener (both files PEM). Off when cert_file is empty.

@@ -1,4 +1,4 @@
-// Coroutine client of the DocSpace REST API calls spacehook makes (docspace-protocol.md sections 4 and 6):
+// Coroutine client of the DocSpace REST API calls spacehook makes (docs/docspace-protocol.md §4, §6):
 // files, fileops (move/copy), version comments, people, folder paths and webhook management.
 // Every call returns outcome<T>: the value, or an api_error whose retryable()/permanent() tell the caller
 // what to do. The client never retries by itself, except that its HTTP layer retries a request once on a

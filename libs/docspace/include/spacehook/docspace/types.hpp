@@ -1,4 +1,4 @@
-// Domain types of the DocSpace REST client (docspace-protocol.md section 4): what a call returns, and
+// Domain types of the DocSpace REST client (docs/docspace-protocol.md §4): what a call returns, and
 // api_error, what it returns instead when DocSpace or the network says no.
 #ifndef SPACEHOOK_DOCSPACE_TYPES_HPP
 #define SPACEHOOK_DOCSPACE_TYPES_HPP
@@ -149,7 +149,7 @@ struct webhook_trigger {
     bool available = true;
 };
 
-// GET settings/webhooks/log filters (docspace-protocol.md 4.6); unset ones are not sent.
+// GET settings/webhooks/log filters (docs/docspace-protocol.md §4.6); unset ones are not sent.
 struct webhook_log_query {
     std::optional<std::int64_t> config_id;     // configId: the webhook config's id
     std::optional<std::int64_t> group_status;  // groupStatus bits: 1 not sent (status 0), 2 2xx, 4 3xx, 8 4xx, 16 5xx

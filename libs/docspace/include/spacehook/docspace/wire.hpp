@@ -1,4 +1,4 @@
-// DocSpace REST wire format (docspace-protocol.md 4.0-4.6): the success/error envelopes, status and
+// DocSpace REST wire format (docs/docspace-protocol.md §4.0-4.6): the success/error envelopes, status and
 // Retry-After mapping, DTO -> domain conversion and request bodies. Pure functions, no I/O; the client
 // uses them and the unit tests feed them bodies exactly as the protocol page shows.
 #ifndef SPACEHOOK_DOCSPACE_WIRE_HPP

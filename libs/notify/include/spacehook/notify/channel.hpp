@@ -42,7 +42,7 @@ public:
     virtual awaitable<send_result> send(const message& m) = 0;
 };
 
-// SMTP submission (contract section 2, type "smtp"): smtp://host[:port] (default 25, STARTTLS when
+// SMTP submission (docs/contract.md §2, type "smtp"): smtp://host[:port] (default 25, STARTTLS when
 // s.starttls) or smtps://host[:port] (implicit TLS, default 465). AUTH PLAIN, else LOGIN, when
 // s.username is set; AUTH is never sent unencrypted when s.starttls is true. The peer certificate is
 // verified against the system store plus s.ca_file, and against the host name (or IP literal).

@@ -1,4 +1,4 @@
-// The HTTP notification channel (contract section 2, type "http"): POSTs JSON to a URL.
+// The HTTP notification channel (docs/contract.md §2, type "http"): POSTs JSON to a URL.
 // format slack: {"text": "*subject*\nbody"}; teams: a MessageCard {title, text}; raw:
 // {"subject","body","message_id","idempotency_key"}. Every request carries an Idempotency-Key header so a
 // receiver can recognise a resend. 2xx -> sent; 408, 429, 5xx and network failures -> transient; other

@@ -1,4 +1,4 @@
-// Matching events against the configured rules (contract section 2: `on` and `if`), in two stages:
+// Matching events against the configured rules (docs/contract.md §2: `on` and `if`), in two stages:
 //
 //  1. prefilter() at ingestion, from the webhook payload alone: the trigger, `title` on payload.title and
 //     `in_folder` on payload.parentId. `in_room` needs the folder's ancestry and passes here. It is

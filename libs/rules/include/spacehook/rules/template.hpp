@@ -1,4 +1,4 @@
-// {{name}} templates for comment texts and notification subjects/bodies (contract section 2).
+// {{name}} templates for comment texts and notification subjects/bodies (docs/contract.md §2).
 //
 // Syntax: "{{name}}" is replaced by a value; blanks inside the braces are allowed ("{{ file.title }}").
 // "\{{" stands for a literal "{{" (the backslash is dropped); every other character, including a lone

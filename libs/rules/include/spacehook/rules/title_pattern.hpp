@@ -1,4 +1,4 @@
-// A compiled `if.title` filter (contract section 2): prefix, suffix, glob or regex over a UTF-8 title,
+// A compiled `if.title` filter (docs/contract.md §2): prefix, suffix, glob or regex over a UTF-8 title,
 // case-insensitive (Unicode simple case folding, see text.hpp) unless the filter says "case": "sensitive".
 //
 //  prefix / suffix  compare code points; case-sensitive ones compare bytes.

@@ -24,7 +24,7 @@ store::delivery delivery_for(const rules::matcher& m, const config::settings& s,
 // File events on the same file share a key so their jobs run one at a time, in arrival order.
 std::optional<std::string> file_key_for(const webhook::envelope& e);
 // trigger|createOn|createBy|payload.id: the identity of a DocSpace event across manual re-sends (which get a
-// new event.id, protocol 2.7); nullopt when any part is missing.
+// new event.id, docs/docspace-protocol.md §2.7); nullopt when any part is missing.
 std::optional<std::string> content_key_for(const webhook::envelope& e);
 
 }  // namespace spacehook::service

@@ -1,4 +1,4 @@
-// An in-process ONLYOFFICE DocSpace that follows docspace-protocol.md to the byte: the REST calls spacehook
+// An in-process ONLYOFFICE DocSpace that follows docs/docspace-protocol.md to the byte: the REST calls spacehook
 // makes (people, files, fileops, comment, folder path, settings/webhook and settings/webhooks/log) and
 // webhook publishing with DocSpace's signing, retry schedule and log-row event ids. It serves HTTP on
 // 127.0.0.1:<ephemeral> on the caller's io_context (run by one thread) and delivers webhooks with

@@ -1,5 +1,5 @@
 // JSON text exactly as DocSpace's .NET System.Text.Json writes it with the default JavaScriptEncoder
-// (docspace-protocol.md section 2.1): compact, members in insertion order, every non-ASCII character and
+// (docs/docspace-protocol.md §2.1): compact, members in insertion order, every non-ASCII character and
 // every HTML-sensitive one (< > & ' + ` ") escaped as \uXXXX with uppercase hex digits, surrogate pairs for
 // characters above U+FFFF, and the short escapes \b \t \n \f \r \\ for the rest. The output is pure ASCII.
 #ifndef SPACEHOOK_SIM_DOTNET_JSON_HPP

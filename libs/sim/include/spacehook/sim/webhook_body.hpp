@@ -1,4 +1,4 @@
-// The webhook request body DocSpace v3.1+ sends (docspace-protocol.md sections 2.2-2.3 and 3), rendered
+// The webhook request body DocSpace v3.1+ sends (docs/docspace-protocol.md §2.2-2.3, §3), rendered
 // byte for byte: {"event":{...},"payload":{...},"webhook":{...}}, default values omitted, .NET escaping.
 // The simulator renders every delivery attempt through `render`; tests use it to rebuild known vectors.
 #ifndef SPACEHOOK_SIM_WEBHOOK_BODY_HPP

@@ -1,6 +1,6 @@
 // The events table: one row per accepted delivery, deduplicated by (webhook_id, event_id). A content key
-// spots DocSpace's manual re-sends (a new event.id for the same event, protocol 2.7): such a delivery is
-// stored, but its jobs are created as skipped, so the re-send does not repeat the actions.
+// spots DocSpace's manual re-sends (a new event.id for the same event, docs/docspace-protocol.md §2.7): such a
+// delivery is stored, but its jobs are created as skipped, so the re-send does not repeat the actions.
 #ifndef SPACEHOOK_STORE_EVENTS_HPP
 #define SPACEHOOK_STORE_EVENTS_HPP
 

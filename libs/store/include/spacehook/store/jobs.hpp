@@ -1,4 +1,4 @@
-// The job queue: leasing, state transitions and per-action steps (contract section 4), plus the operator
+// The job queue: leasing, state transitions and per-action steps (docs/contract.md §4), plus the operator
 // queries behind `spacehook jobs`. Every function takes the connection it runs on: inside the service that
 // is the writer thread's (writer::async_run), in the CLI its own.
 //

@@ -1,5 +1,5 @@
 // Schema migrations: migrations/NNNN_name.sql, compiled into the binary, applied in name order inside one
-// transaction each and recorded in schema_migrations (contract section 4).
+// transaction each and recorded in schema_migrations (docs/contract.md §4).
 #ifndef SPACEHOOK_STORE_MIGRATE_HPP
 #define SPACEHOOK_STORE_MIGRATE_HPP
 

@@ -1,4 +1,4 @@
-// The v3.1+ DocSpace webhook envelope {event, payload, webhook} (docspace-protocol.md section 2.2), reduced
+// The v3.1+ DocSpace webhook envelope {event, payload, webhook} (docs/docspace-protocol.md §2.2), reduced
 // to what spacehook routes on. Unknown fields are ignored, optional ones may be missing, and ids may be
 // numbers or strings (third-party storage).
 #ifndef SPACEHOOK_WEBHOOK_ENVELOPE_HPP

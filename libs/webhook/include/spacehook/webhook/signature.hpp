@@ -1,4 +1,4 @@
-// DocSpace webhook signatures (docspace-protocol.md section 1): header x-docspace-signature-256 carries
+// DocSpace webhook signatures (docs/docspace-protocol.md §1): header x-docspace-signature-256 carries
 // "sha256=" + HMAC-SHA256(secret, raw body) as 64 hex digits; DocSpace sends UPPERCASE hex.
 #ifndef SPACEHOOK_WEBHOOK_SIGNATURE_HPP
 #define SPACEHOOK_WEBHOOK_SIGNATURE_HPP

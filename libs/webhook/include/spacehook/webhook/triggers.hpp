@@ -1,4 +1,4 @@
-// The webhook trigger table (docspace-protocol.md 2.3): names <-> int64 bits. "*" (also "All") is 0,
+// The webhook trigger table (docs/docspace-protocol.md §2.3): names <-> int64 bits. "*" (also "All") is 0,
 // meaning every trigger.
 #ifndef SPACEHOOK_WEBHOOK_TRIGGERS_HPP
 #define SPACEHOOK_WEBHOOK_TRIGGERS_HPP
