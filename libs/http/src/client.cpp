@@ -77,7 +77,7 @@ error_code parse_target(std::string_view url, target& t) {
     t.host_header = std::string(u.encoded_host_and_port());
     if (u.has_port() && (u.port().empty() || u.port() == default_port)) t.host_header = std::string(u.encoded_host());
     t.path_query = std::string(u.encoded_target());
-    if (t.path_query.empty()) t.path_query = "/";
+    if (t.path_query.empty()) t.path_query.push_back('/');  // not = "/": a GCC 12 -Wstringop-overflow false positive
     t.pool_key = fmt::format("{}://{}|{}", t.tls ? "https" : "http", t.host, t.port);
     return {};
 }
