@@ -152,9 +152,9 @@ std::vector<std::string> metric_lines(const std::string& text, Names... names) {
     while (pos < text.size()) {
         auto end = text.find('\n', pos);
         if (end == std::string::npos) end = text.size();
-        auto line = text.substr(pos, end - pos);
+        const std::string_view line(text.data() + pos, end - pos);
         pos = end + 1;
-        if (((line.rfind(names, 0) == 0) || ...)) out.push_back(std::move(line));
+        if ((line.starts_with(names) || ...)) out.emplace_back(line);
     }
     return out;
 }
