@@ -262,7 +262,7 @@ plan_report explain_store_queries(const std::string& path, generator& gen) {
         store::transaction tx(db);  // rolled back
         store::lease_next(db, 0, 0);
         store::next_due(db);
-        store::finish_job(db, 0, 1, "succeeded", std::nullopt, 0);
+        store::finish_job(db, {0, 1}, {}, 0);
         store::release_expired(db, 0);
         store::count_by_state(db);
         auto d = gen.next(0);
@@ -408,7 +408,7 @@ lease_result run_leases(store::writer& w, int count, double budget_s, Check expe
         if (!expected(*job)) ++r.wrong;
         w.run_sync([&](store::database& db) {
             const auto b = steady::now();
-            if (!store::finish_job(db, job->id, job->attempts, "succeeded", std::nullopt, clock::now_ms()))
+            if (!store::finish_job(db, {job->id, job->attempts}, {}, clock::now_ms()))
                 throw std::runtime_error("lease lost");
             finish_us = us_since(b);
         });
@@ -574,7 +574,7 @@ size_result run_size(const options& o, std::int64_t n) {
         res.blocked = run_leases(w, o.blocked_leases, o.budget_s,
                                  [&](const store::job& j) { return j.file_key != blocked_key; });
         w.run_sync([&](store::database& db) {
-            store::finish_job(db, held->id, held->attempts, "succeeded", std::nullopt, clock::now_ms());
+            store::finish_job(db, {held->id, held->attempts}, {}, clock::now_ms());
         });
         w.stop();
     }
@@ -588,7 +588,7 @@ size_result run_size(const options& o, std::int64_t n) {
         a = steady::now();
         store::next_due(ro);
         res.next_due_us = us_since(a);
-        res.queued_end = counts["queued"] + counts["retrying"];
+        res.queued_end = counts[store::job_state::queued] + counts[store::job_state::retrying];
     }
     res.bytes_end = bytes_of(db_path) + bytes_of(db_path.string() + "-wal");
     res.mean_body = gen.mean_body_bytes();

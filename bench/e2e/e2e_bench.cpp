@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
     std::int64_t done = 0;
     while (true) {
         auto c = store::count_by_state(db);
-        done = c["succeeded"] + c["dead"] + c["skipped"];
+        done = c[store::job_state::succeeded] + c[store::job_state::dead] + c[store::job_state::skipped];
         if (done >= events) break;
         if (std::chrono::steady_clock::now() - t0 > std::chrono::minutes(5)) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -110,7 +110,7 @@ int main(int argc, char** argv) {
     auto c = store::count_by_state(db);
     std::printf("events: %d  workers: %u  wall: %.2f s  throughput: %.0f events/s\n", events, workers, secs, events / secs);
     std::printf("jobs: succeeded %lld, dead %lld, skipped %lld; moves seen by the simulator: %zu files in Incoming\n",
-                static_cast<long long>(c["succeeded"]), static_cast<long long>(c["dead"]), static_cast<long long>(c["skipped"]),
+                static_cast<long long>(c[store::job_state::succeeded]), static_cast<long long>(c[store::job_state::dead]), static_cast<long long>(c[store::job_state::skipped]),
                 ds.files_in(654321).size());
     std::printf("simulator thread CPU: %.2f s (%.0f%% of wall): %s\n", sim_cpu, 100 * sim_cpu / secs,
                 sim_cpu / secs > 0.9 ? "the simulator was the bottleneck" : "the simulator was not the bottleneck");

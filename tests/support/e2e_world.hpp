@@ -141,9 +141,12 @@ public:
 
     // ---- observation (read-only connections to the database; safe while the app runs) ----------------
 
+    // Jobs by state name (every state, 0 when none).
     std::map<std::string, std::int64_t> job_states() const {
         store::database db(settings.database.path, {.read_only = true});
-        return store::count_by_state(db);
+        std::map<std::string, std::int64_t> out;
+        for (const auto& [state, n] : store::count_by_state(db)) out[std::string(store::to_string(state))] = n;
+        return out;
     }
 
     // The jobs of `rule` (every rule when empty), oldest first.

@@ -92,7 +92,7 @@ struct demo_world {
         thread.join();
     }
 
-    std::map<std::string, std::int64_t> states() {
+    std::map<store::job_state, std::int64_t> states() {
         store::database db(db_path, {.read_only = true});
         return store::count_by_state(db);
     }
@@ -103,7 +103,7 @@ struct demo_world {
             bool delivered = true;
             for (const auto& d : ds->deliveries()) delivered = delivered && d.done;
             auto s = states();
-            if (delivered && s["queued"] + s["retrying"] + s["running"] == 0) return true;
+            if (delivered && s[store::job_state::queued] + s[store::job_state::retrying] + s[store::job_state::running] == 0) return true;
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
         return false;
@@ -160,9 +160,9 @@ std::vector<std::string> metric_lines(const std::string& text, Names... names) {
 }
 
 std::string describe(const store::job& j) {
-    std::string s = fmt::format("    job {:<3} {:<17} {:<10}", j.id, j.rule, j.state);
+    std::string s = fmt::format("    job {:<3} {:<17} {:<10}", j.id, j.rule, store::to_string(j.state));
     if (j.attempts > 1) s += fmt::format(" after {} attempts", j.attempts);
-    if (j.last_error && j.state != "succeeded") s += " - " + *j.last_error;
+    if (j.last_error && j.state != store::job_state::succeeded) s += " - " + *j.last_error;
     return s + "\n";
 }
 
@@ -302,8 +302,8 @@ int cmd_demo(const argv_t& argv) {
     for (const auto& line : metric_lines(w.get(port, "/metrics"), "spacehook_backfill_events_total")) say("  " + line + "\n");
 
     auto s = w.states();
-    say(fmt::format("\nJobs: {} succeeded, {} skipped, {} dead. Mails in the sink: {}.\n", s["succeeded"], s["skipped"],
-                    s["dead"], w.sink->count()));
+    say(fmt::format("\nJobs: {} succeeded, {} skipped, {} dead. Mails in the sink: {}.\n", s[store::job_state::succeeded], s[store::job_state::skipped],
+                    s[store::job_state::dead], w.sink->count()));
     say(fmt::format("\nWhere to look (the service has stopped; the database stays in {}):\n"
                     "  spacehook jobs list --config {}\n"
                     "  spacehook jobs show 1 --config {}\n"

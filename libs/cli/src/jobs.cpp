@@ -17,18 +17,14 @@ namespace {
 
 const char* const usage_states = "queued, running, retrying, succeeded, skipped, dead, cancelled";
 
-bool valid_state(const std::string& s) {
-    for (auto v : {"queued", "running", "retrying", "succeeded", "skipped", "dead", "cancelled"})
-        if (s == v) return true;
-    return false;
-}
+std::string name(store::job_state s) { return std::string(store::to_string(s)); }
 
 json::object job_json(const store::job& j) {
     json::object o;
     o["id"] = j.id;
     o["event_row"] = j.event_row;
     o["rule"] = j.rule;
-    o["state"] = j.state;
+    o["state"] = store::to_string(j.state);
     o["attempts"] = j.attempts;
     o["max_attempts"] = j.max_attempts;
     o["run_at"] = clock::format_iso(j.run_at);
@@ -44,8 +40,10 @@ void print(const std::string& s) { std::fputs(s.c_str(), stdout); }
 
 int jobs_list(const args& a, store::database& db) {
     store::job_filter f;
-    f.state = a.get("state");
-    if (f.state && !valid_state(*f.state)) throw usage_error(fmt::format("--state must be one of {}", usage_states));
+    if (auto s = a.get("state")) {
+        f.state = store::parse_job_state(*s);
+        if (!f.state) throw usage_error(fmt::format("--state must be one of {}", usage_states));
+    }
     f.rule = a.get("rule");
     if (auto s = a.get("since")) f.since_ms = since_to_ms(*s, "since");
     if (auto l = a.get("limit")) f.limit = static_cast<int>(parse_id(*l, "--limit"));
@@ -58,7 +56,7 @@ int jobs_list(const args& a, store::database& db) {
     }
     std::vector<std::vector<std::string>> rows;
     for (const auto& j : jobs)
-        rows.push_back({std::to_string(j.id), std::to_string(j.event_row), j.rule, j.state,
+        rows.push_back({std::to_string(j.id), std::to_string(j.event_row), j.rule, name(j.state),
                         fmt::format("{}/{}", j.attempts, j.max_attempts), clock::format_iso(j.updated_at),
                         j.last_error.value_or("")});
     print(format_table({"ID", "EVENT", "RULE", "STATE", "ATTEMPTS", "UPDATED", "LAST ERROR"}, rows));
@@ -76,7 +74,7 @@ int jobs_show(const args& a, store::database& db, std::int64_t id) {
         for (const auto& st : steps)
             s.push_back(json::object{{"idx", st.idx},
                                      {"action", st.action},
-                                     {"state", st.state},
+                                     {"state", store::to_string(st.state)},
                                      {"result", st.result ? json::value(*st.result) : json::value(nullptr)}});
         o["steps"] = std::move(s);
         print(json::serialize(o) + "\n");
@@ -84,12 +82,12 @@ int jobs_show(const args& a, store::database& db, std::int64_t id) {
     }
     std::string out = fmt::format(
         "job {}  rule {}  state {}  attempts {}/{}\nevent row {}  file {}\ncreated {}  updated {}  run_at {}\n", j->id,
-        j->rule, j->state, j->attempts, j->max_attempts, j->event_row, j->file_key.value_or("-"),
+        j->rule, name(j->state), j->attempts, j->max_attempts, j->event_row, j->file_key.value_or("-"),
         clock::format_iso(j->created_at), clock::format_iso(j->updated_at), clock::format_iso(j->run_at));
     if (j->last_error) out += fmt::format("last error: {}\n", *j->last_error);
     out += steps.empty() ? "steps: none yet (the job has not run)\n" : "steps:\n";
     for (const auto& st : steps)
-        out += fmt::format("  {}. {:<8} {:<8} {}\n", st.idx + 1, st.action, st.state, st.result.value_or(""));
+        out += fmt::format("  {}. {:<8} {:<8} {}\n", st.idx + 1, st.action, store::to_string(st.state), st.result.value_or(""));
     print(out);
     return 0;
 }
@@ -117,7 +115,7 @@ int cmd_jobs(const argv_t& argv) {
         if (!j) throw user_error(fmt::format("no job {}", id));
         if (!store::retry_job(*db, id, clock::now_ms()))
             throw user_error(fmt::format("job {} is {}: only dead, cancelled, skipped or succeeded jobs can be retried", id,
-                                         j->state));
+                                         name(j->state)));
         tx.commit();
         print(fmt::format("job {} queued again (steps already done are not repeated)\n", id));
         return 0;
@@ -128,7 +126,7 @@ int cmd_jobs(const argv_t& argv) {
         auto j = store::get_job(*db, id);
         if (!j) throw user_error(fmt::format("no job {}", id));
         if (!store::cancel_job(*db, id, clock::now_ms()))
-            throw user_error(fmt::format("job {} is {}: only queued or retrying jobs can be cancelled", id, j->state));
+            throw user_error(fmt::format("job {} is {}: only queued or retrying jobs can be cancelled", id, name(j->state)));
         tx.commit();
         print(fmt::format("job {} cancelled\n", id));
         return 0;
@@ -136,13 +134,12 @@ int cmd_jobs(const argv_t& argv) {
     if (sub == "purge") {
         auto older = a.get("older-than");
         if (!older) throw usage_error("purge needs --older-than (e.g. 30d)");
-        std::vector<std::string> states;
+        std::vector<store::job_state> states{store::job_state::succeeded, store::job_state::skipped};
         if (auto s = a.get("state")) {
-            if (!valid_state(*s) || *s == "queued" || *s == "running" || *s == "retrying")
+            auto st = store::parse_job_state(*s);
+            if (!st || !store::is_final(*st))
                 throw usage_error("--state for purge must be succeeded, skipped, dead or cancelled");
-            states.push_back(*s);
-        } else {
-            states = {"succeeded", "skipped"};
+            states = {*st};
         }
         auto cutoff = since_to_ms(*older, "older-than");
         store::transaction tx(*db);

@@ -8,23 +8,38 @@
 namespace spacehook::rules {
 namespace {
 
+using value = std::optional<std::string>;
+
+// Each name with where its value comes from and how it is read from template_data.
 constexpr template_name names_table[] = {
-    {"file.id", data_source::event, "the file's id"},
-    {"file.title", data_source::event, "the file's title, e.g. \"Invoice-2025-06.pdf\""},
-    {"file.folder_id", data_source::file_info, "id of the folder the file is in now"},
-    {"file.web_url", data_source::file_info, "link that opens the file in DocSpace"},
-    {"file.version", data_source::file_info, "the file's current version number"},
-    {"file.ext", data_source::file_info, "the extension with its dot, e.g. \".pdf\""},
-    {"file.size", data_source::file_info, "the size in bytes, e.g. \"12595\""},
-    {"actor.id", data_source::event, "id of the user who caused the event (event.createBy)"},
-    {"actor.name", data_source::actor, "that user's display name"},
-    {"actor.email", data_source::actor, "that user's email address"},
-    {"event.id", data_source::event, "the webhook event's id"},
-    {"event.trigger", data_source::event, "the trigger, e.g. \"file.uploaded\""},
-    {"event.created_on", data_source::event, "when DocSpace created the event, as it sent it"},
-    {"rule.name", data_source::event, "the name of the rule that runs"},
-    {"webhook.id", data_source::event, "id of the DocSpace webhook that delivered the event"},
-    {"webhook.name", data_source::event, "name of that webhook"},
+    {"file.id", data_source::event, "the file's id", [](const template_data& d) -> value { return d.file_id; }},
+    {"file.title", data_source::event, "the file's title, e.g. \"Invoice-2025-06.pdf\"",
+     [](const template_data& d) -> value { return d.file_title; }},
+    {"file.folder_id", data_source::file_info, "id of the folder the file is in now",
+     [](const template_data& d) -> value { return d.file_folder_id; }},
+    {"file.web_url", data_source::file_info, "link that opens the file in DocSpace",
+     [](const template_data& d) { return d.file_web_url; }},
+    {"file.version", data_source::file_info, "the file's current version number",
+     [](const template_data& d) { return d.file_version; }},
+    {"file.ext", data_source::file_info, "the extension with its dot, e.g. \".pdf\"",
+     [](const template_data& d) { return d.file_ext; }},
+    {"file.size", data_source::file_info, "the size in bytes, e.g. \"12595\"",
+     [](const template_data& d) { return d.file_size; }},
+    {"actor.id", data_source::event, "id of the user who caused the event (event.createBy)",
+     [](const template_data& d) -> value { return d.actor_id; }},
+    {"actor.name", data_source::actor, "that user's display name", [](const template_data& d) { return d.actor_name; }},
+    {"actor.email", data_source::actor, "that user's email address", [](const template_data& d) { return d.actor_email; }},
+    {"event.id", data_source::event, "the webhook event's id", [](const template_data& d) -> value { return d.event_id; }},
+    {"event.trigger", data_source::event, "the trigger, e.g. \"file.uploaded\"",
+     [](const template_data& d) -> value { return d.event_trigger; }},
+    {"event.created_on", data_source::event, "when DocSpace created the event, as it sent it",
+     [](const template_data& d) -> value { return d.event_created_on; }},
+    {"rule.name", data_source::event, "the name of the rule that runs",
+     [](const template_data& d) -> value { return d.rule_name; }},
+    {"webhook.id", data_source::event, "id of the DocSpace webhook that delivered the event",
+     [](const template_data& d) -> value { return d.webhook_id; }},
+    {"webhook.name", data_source::event, "name of that webhook",
+     [](const template_data& d) -> value { return d.webhook_name; }},
 };
 
 int find_name(std::string_view name) {
@@ -201,6 +216,16 @@ struct template_renderer {
         return r;
     }
 };
+
+rendered render(const compiled_template& tmpl, const template_data& data) {
+    return template_renderer::run(tmpl, [&](std::string_view name) { return value_of(name, data); });
+}
+
+std::optional<std::string> value_of(std::string_view name, const template_data& data) {
+    const int i = find_name(name);
+    if (i < 0) return std::nullopt;
+    return names_table[i].value(data);
+}
 
 rendered render(const compiled_template& tmpl, const template_lookup& lookup) {
     return template_renderer::run(tmpl, lookup);

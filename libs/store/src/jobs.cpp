@@ -1,9 +1,53 @@
 #include "spacehook/store/jobs.hpp"
 
 #include <algorithm>
+#include <ostream>
+
+#include <fmt/format.h>
 
 namespace spacehook::store {
+
 namespace {
+
+// The names stored in jobs.state and job_steps.state, in enum order.
+constexpr std::string_view job_state_names[] = {"queued", "running", "retrying", "succeeded", "skipped", "dead", "cancelled"};
+constexpr std::string_view step_state_names[] = {"pending", "started", "done", "skipped"};
+
+template <class E, std::size_t N>
+std::optional<E> parse_name(const std::string_view (&names)[N], std::string_view s) {
+    for (std::size_t i = 0; i < N; ++i)
+        if (names[i] == s) return static_cast<E>(i);
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::string_view to_string(job_state s) { return job_state_names[static_cast<std::size_t>(s)]; }
+std::optional<job_state> parse_job_state(std::string_view s) { return parse_name<job_state>(job_state_names, s); }
+std::string_view to_string(step_state s) { return step_state_names[static_cast<std::size_t>(s)]; }
+std::optional<step_state> parse_step_state(std::string_view s) { return parse_name<step_state>(step_state_names, s); }
+
+bool is_final(job_state s) {
+    return s == job_state::succeeded || s == job_state::skipped || s == job_state::dead || s == job_state::cancelled;
+}
+
+std::ostream& operator<<(std::ostream& os, job_state s) { return os << to_string(s); }
+std::ostream& operator<<(std::ostream& os, step_state s) { return os << to_string(s); }
+
+namespace {
+
+// The schema's CHECK constraints keep other names out; a row that has one anyway is a damaged database.
+job_state job_state_column(const statement& st, int col) {
+    auto text = st.text(col);
+    if (auto s = parse_job_state(text)) return *s;
+    throw error(11 /* SQLITE_CORRUPT */, fmt::format("jobs.state holds an unknown state \"{}\"", text));
+}
+
+step_state step_state_column(const statement& st, int col) {
+    auto text = st.text(col);
+    if (auto s = parse_step_state(text)) return *s;
+    throw error(11 /* SQLITE_CORRUPT */, fmt::format("job_steps.state holds an unknown state \"{}\"", text));
+}
 
 constexpr std::string_view job_columns =
     "id, event_row, rule, state, attempts, max_attempts, run_at, lease_until, last_error, created_at, updated_at, file_key";
@@ -13,7 +57,7 @@ job read_job(const statement& st) {
     j.id = st.int64(0);
     j.event_row = st.int64(1);
     j.rule = st.text(2);
-    j.state = st.text(3);
+    j.state = job_state_column(st, 3);
     j.attempts = static_cast<int>(st.int64(4));
     j.max_attempts = static_cast<int>(st.int64(5));
     j.run_at = st.int64(6);
@@ -52,13 +96,15 @@ constexpr std::string_view sql_release_expired =
 constexpr std::string_view sql_next_due =
     "SELECT min(run_at) FROM jobs INDEXED BY jobs_due WHERE state IN ('queued', 'retrying')";
 
-constexpr std::string_view sql_finish =
-    "UPDATE jobs SET state = ?3, last_error = ?4, lease_until = NULL, updated_at = ?5 "
+// running -> succeeded/skipped/dead (run_at unchanged) or retrying at ?6.
+constexpr std::string_view sql_finish_job =
+    "UPDATE jobs SET state = ?3, last_error = ?4, lease_until = NULL, updated_at = ?5, "
+    "run_at = CASE WHEN ?3 = 'retrying' THEN ?6 ELSE run_at END "
     "WHERE id = ?1 AND attempts = ?2 AND state = 'running'";
 
-constexpr std::string_view sql_retry =
-    "UPDATE jobs SET state = 'retrying', run_at = ?3, last_error = ?4, lease_until = NULL, updated_at = ?5 "
-    "WHERE id = ?1 AND attempts = ?2 AND state = 'running'";
+constexpr std::string_view sql_release_job =
+    "UPDATE jobs SET state = CASE WHEN attempts > 1 THEN 'retrying' ELSE 'queued' END, attempts = attempts - 1, "
+    "run_at = ?3, lease_until = NULL, updated_at = ?3 WHERE id = ?1 AND attempts = ?2 AND state = 'running'";
 
 constexpr std::string_view sql_insert_step =
     "INSERT INTO job_steps(job_id, idx, action, state, updated_at) VALUES(?1, ?2, ?3, 'pending', ?4) "
@@ -67,12 +113,53 @@ constexpr std::string_view sql_get_steps =
     "SELECT idx, action, state, result, operation FROM job_steps WHERE job_id = ?1 ORDER BY idx";
 // Step writes hold only while the lease (job id, attempts) does: a worker whose lease expired and was taken
 // over must not mark or finish a step of the newer attempt.
+constexpr std::string_view sql_start_step =
+    "UPDATE job_steps SET state = 'started', result = ?4, operation = NULL, updated_at = ?5 "
+    "WHERE job_id = ?1 AND idx = ?3 AND state IN ('pending', 'started') "
+    "AND EXISTS (SELECT 1 FROM jobs WHERE id = ?1 AND attempts = ?2 AND state = 'running')";
 constexpr std::string_view sql_finish_step =
     "UPDATE job_steps SET state = ?4, result = ?5, updated_at = ?6 WHERE job_id = ?1 AND idx = ?3 "
     "AND EXISTS (SELECT 1 FROM jobs WHERE id = ?1 AND attempts = ?2 AND state = 'running')";
 constexpr std::string_view sql_step_operation =
     "UPDATE job_steps SET operation = ?4, updated_at = ?5 WHERE job_id = ?1 AND idx = ?3 "
     "AND EXISTS (SELECT 1 FROM jobs WHERE id = ?1 AND attempts = ?2 AND state = 'running')";
+
+constexpr std::string_view sql_list_jobs =
+    "SELECT id, event_row, rule, state, attempts, max_attempts, run_at, lease_until, last_error, created_at, "
+    "updated_at, file_key FROM jobs WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR rule = ?2) "
+    "AND (?3 IS NULL OR created_at >= ?3) ORDER BY id DESC LIMIT ?4";
+constexpr std::string_view sql_get_job =
+    "SELECT id, event_row, rule, state, attempts, max_attempts, run_at, lease_until, last_error, created_at, "
+    "updated_at, file_key FROM jobs WHERE id = ?1";
+constexpr std::string_view sql_retry_job =
+    "UPDATE jobs SET state = 'queued', attempts = 0, run_at = ?2, lease_until = NULL, updated_at = ?2, "
+    "last_error = NULL WHERE id = ?1 AND state IN ('dead', 'cancelled', 'skipped', 'succeeded')";
+constexpr std::string_view sql_cancel_job =
+    "UPDATE jobs SET state = 'cancelled', lease_until = NULL, updated_at = ?2, "
+    "last_error = 'cancelled by operator' WHERE id = ?1 AND state IN ('queued', 'retrying')";
+constexpr std::string_view sql_purge_jobs = "DELETE FROM jobs WHERE state = ?1 AND updated_at < ?2";
+// An event's identity outlives its body: the same delivery arriving again must still be a duplicate.
+// (events_with_body keeps this to the events that still have one.)
+constexpr std::string_view sql_drop_bodies =
+    "UPDATE events SET body = X'' WHERE length(body) > 0 AND received_at < ?1 "
+    "AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.event_row = events.id)";
+constexpr std::string_view sql_forget_events =
+    "DELETE FROM events WHERE received_at < ?1 AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.event_row = events.id)";
+constexpr std::string_view sql_note_forgotten =
+    "INSERT INTO store_state(key, value) VALUES('identities_forgotten_before', ?1) "
+    "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)";
+constexpr std::string_view sql_replay_find = "SELECT id, state FROM jobs WHERE event_row = ?1 AND rule = ?2";
+constexpr std::string_view sql_replay_insert =
+    "INSERT INTO jobs(event_row, rule, state, attempts, max_attempts, run_at, created_at, updated_at, file_key) "
+    "VALUES(?1, ?2, 'queued', 0, ?3, ?4, ?4, ?4, ?5)";
+constexpr std::string_view sql_replay_forget_steps = "DELETE FROM job_steps WHERE job_id = ?1";
+constexpr std::string_view sql_replay_requeue =
+    "UPDATE jobs SET state = 'queued', attempts = 0, run_at = ?2, lease_until = NULL, last_error = NULL, "
+    "updated_at = ?2 WHERE id = ?1";
+constexpr std::string_view sql_replay_source = "UPDATE events SET source = 'replay' WHERE id = ?1";
+constexpr std::string_view sql_count_by_state = "SELECT state, count(*) FROM jobs GROUP BY state";
+constexpr std::string_view sql_probe_write =
+    "INSERT INTO store_state(key, value) VALUES('ready_probe', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value";
 
 }  // namespace
 
@@ -85,9 +172,9 @@ std::optional<job> lease_next(database& db, std::int64_t now, std::int64_t lease
     return j;
 }
 
-bool extend_lease(database& db, std::int64_t id, int attempts, std::int64_t lease_until, std::int64_t now) {
+bool extend_lease(database& db, lease l, std::int64_t lease_until, std::int64_t now) {
     auto& st = db.cached(sql_extend);
-    st.bind(1, id).bind(2, attempts).bind(3, lease_until).bind(4, now);
+    st.bind(1, l.job_id).bind(2, l.attempts).bind(3, lease_until).bind(4, now);
     st.run();
     return db.changes() == 1;
 }
@@ -107,22 +194,6 @@ std::optional<std::int64_t> next_due(database& db) {
     return v;
 }
 
-bool finish_job(database& db, std::int64_t id, int attempts, std::string_view state, const std::optional<std::string>& reason,
-                std::int64_t now) {
-    auto& st = db.cached(sql_finish);
-    st.bind(1, id).bind(2, attempts).bind(3, state).bind(4, reason).bind(5, now);
-    st.run();
-    return db.changes() == 1;
-}
-
-bool schedule_retry(database& db, std::int64_t id, int attempts, std::int64_t run_at, const std::string& reason,
-                    std::int64_t now) {
-    auto& st = db.cached(sql_retry);
-    st.bind(1, id).bind(2, attempts).bind(3, run_at).bind(4, reason).bind(5, now);
-    st.run();
-    return db.changes() == 1;
-}
-
 std::vector<step> ensure_steps(database& db, std::int64_t job_id, const std::vector<std::string>& actions, std::int64_t now) {
     for (std::size_t i = 0; i < actions.size(); ++i) {
         auto& st = db.cached(sql_insert_step);
@@ -132,45 +203,61 @@ std::vector<step> ensure_steps(database& db, std::int64_t job_id, const std::vec
     return get_steps(db, job_id);
 }
 
-bool finish_step(database& db, std::int64_t job_id, int attempts, int idx, std::string_view state, const std::string& result,
-                 std::int64_t now) {
-    auto& st = db.cached(sql_finish_step);
-    st.bind(1, job_id).bind(2, attempts).bind(3, idx).bind(4, state).bind(5, result).bind(6, now);
-    st.run();
-    return db.changes() == 1;
-}
-
 std::vector<step> get_steps(database& db, std::int64_t job_id) {
     auto& st = db.cached(sql_get_steps);
     st.bind(1, job_id);
     std::vector<step> out;
     while (st.step())
-        out.push_back({static_cast<int>(st.int64(0)), st.text(1), st.text(2), st.opt_text(3), st.opt_text(4)});
+        out.push_back({static_cast<int>(st.int64(0)), st.text(1), step_state_column(st, 2), st.opt_text(3), st.opt_text(4)});
     return out;
 }
 
-bool set_step_operation(database& db, std::int64_t job_id, int attempts, int idx,
-                        const std::optional<std::string>& operation, std::int64_t now) {
-    auto& st = db.cached(sql_step_operation);
-    st.bind(1, job_id).bind(2, attempts).bind(3, idx).bind(4, operation).bind(5, now);
+bool start_step(database& db, lease l, int idx, std::string_view note, std::int64_t now) {
+    auto& st = db.cached(sql_start_step);
+    st.bind(1, l.job_id).bind(2, l.attempts).bind(3, idx).bind(4, note).bind(5, now);
     st.run();
     return db.changes() == 1;
 }
 
-bool release_job(database& db, std::int64_t id, int attempts, std::int64_t now) {
-    auto& st = db.cached(
-        "UPDATE jobs SET state = CASE WHEN attempts > 1 THEN 'retrying' ELSE 'queued' END, attempts = attempts - 1, "
-        "run_at = ?3, lease_until = NULL, updated_at = ?3 WHERE id = ?1 AND attempts = ?2 AND state = 'running'");
-    st.bind(1, id).bind(2, attempts).bind(3, now);
+bool set_step_operation(database& db, lease l, int idx, std::string_view operation, std::int64_t now) {
+    auto& st = db.cached(sql_step_operation);
+    st.bind(1, l.job_id).bind(2, l.attempts).bind(3, idx).bind(4, operation).bind(5, now);
+    st.run();
+    return db.changes() == 1;
+}
+
+bool finish_step(database& db, lease l, const step_end& end, std::int64_t now) {
+    if (end.state != step_state::done && end.state != step_state::skipped)
+        throw std::invalid_argument("finish_step: a step ends done or skipped");
+    auto& st = db.cached(sql_finish_step);
+    st.bind(1, l.job_id).bind(2, l.attempts).bind(3, end.idx).bind(4, to_string(end.state)).bind(5, end.result).bind(6, now);
+    st.run();
+    return db.changes() == 1;
+}
+
+bool finish_job(database& db, lease l, const job_end& end, std::int64_t now) {
+    if (!is_final(end.state) && end.state != job_state::retrying)
+        throw std::invalid_argument("finish_job: an attempt ends succeeded, skipped, dead or retrying");
+    // The step first: its write checks the lease the job's transition is about to end.
+    if (end.last_step && !finish_step(db, l, *end.last_step, now)) return false;
+    auto& st = db.cached(sql_finish_job);
+    st.bind(1, l.job_id).bind(2, l.attempts).bind(3, to_string(end.state)).bind(4, end.reason).bind(5, now).bind(6, end.run_at);
+    st.run();
+    return db.changes() == 1;
+}
+
+bool release_job(database& db, lease l, std::int64_t now) {
+    auto& st = db.cached(sql_release_job);
+    st.bind(1, l.job_id).bind(2, l.attempts).bind(3, now);
     st.run();
     return db.changes() == 1;
 }
 
 std::vector<job> list_jobs(database& db, const job_filter& f) {
-    auto st = db.prepare(std::string("SELECT ") + std::string(job_columns) +
-                         " FROM jobs WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR rule = ?2) "
-                         "AND (?3 IS NULL OR created_at >= ?3) ORDER BY id DESC LIMIT ?4");
-    st.bind(1, f.state).bind(2, f.rule);
+    auto& st = db.cached(sql_list_jobs);
+    if (f.state) st.bind(1, to_string(*f.state));
+    else st.bind(1, std::nullopt);
+    st.bind(2, f.rule);
     if (f.since_ms) st.bind(3, *f.since_ms);
     else st.bind(3, std::nullopt);
     st.bind(4, f.limit);
@@ -180,54 +267,41 @@ std::vector<job> list_jobs(database& db, const job_filter& f) {
 }
 
 std::optional<job> get_job(database& db, std::int64_t id) {
-    auto st = db.prepare(std::string("SELECT ") + std::string(job_columns) + " FROM jobs WHERE id = ?1");
+    auto& st = db.cached(sql_get_job);
     st.bind(1, id);
     if (!st.step()) return std::nullopt;
-    return read_job(st);
+    auto j = read_job(st);
+    st.reset();
+    return j;
 }
 
 bool retry_job(database& db, std::int64_t id, std::int64_t now) {
-    auto st = db.prepare(
-        "UPDATE jobs SET state = 'queued', attempts = 0, run_at = ?2, lease_until = NULL, updated_at = ?2, "
-        "last_error = NULL WHERE id = ?1 AND state IN ('dead', 'cancelled', 'skipped', 'succeeded')");
+    auto& st = db.cached(sql_retry_job);
     st.bind(1, id).bind(2, now).run();
     return db.changes() == 1;
 }
 
 bool cancel_job(database& db, std::int64_t id, std::int64_t now) {
-    auto st = db.prepare(
-        "UPDATE jobs SET state = 'cancelled', lease_until = NULL, updated_at = ?2, "
-        "last_error = 'cancelled by operator' WHERE id = ?1 AND state IN ('queued', 'retrying')");
+    auto& st = db.cached(sql_cancel_job);
     st.bind(1, id).bind(2, now).run();
     return db.changes() == 1;
 }
 
-purge_counts purge(database& db, const std::vector<std::string>& states, std::int64_t older_than,
+purge_counts purge(database& db, const std::vector<job_state>& states, std::int64_t older_than,
                    std::int64_t forget_before) {
     purge_counts c;
-    for (const auto& s : states) {
-        auto st = db.prepare("DELETE FROM jobs WHERE state = ?1 AND updated_at < ?2");
-        st.bind(1, s).bind(2, older_than).run();
+    for (auto s : states) {
+        auto& st = db.cached(sql_purge_jobs);
+        st.bind(1, to_string(s)).bind(2, older_than).run();
         c.jobs += db.changes();
     }
-    // An event's identity outlives its body: the same delivery arriving again must still be a duplicate.
-    // (events_with_body keeps this to the events that still have one.)
-    auto ev = db.prepare(
-        "UPDATE events SET body = X'' WHERE length(body) > 0 AND received_at < ?1 "
-        "AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.event_row = events.id)");
-    ev.bind(1, older_than).run();
+    db.cached(sql_drop_bodies).bind(1, older_than).run();
     c.events = db.changes();
     const auto cutoff = std::min(older_than, forget_before);
-    auto forget = db.prepare(
-        "DELETE FROM events WHERE received_at < ?1 AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.event_row = events.id)");
-    forget.bind(1, cutoff).run();
+    db.cached(sql_forget_events).bind(1, cutoff).run();
     c.forgotten = db.changes();
     // From now on an event created before the cutoff may have been stored and forgotten (insert_delivery).
-    if (c.forgotten > 0)
-        db.prepare("INSERT INTO store_state(key, value) VALUES('identities_forgotten_before', ?1) "
-                   "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)")
-            .bind(1, cutoff)
-            .run();
+    if (c.forgotten > 0) db.cached(sql_note_forgotten).bind(1, cutoff).run();
     return c;
 }
 
@@ -235,49 +309,39 @@ replay_counts replay_event(database& db, std::int64_t event_row, const std::vect
                            const std::optional<std::string>& file_key, int max_attempts, std::int64_t now) {
     replay_counts c;
     for (const auto& rule : rules) {
-        auto find = db.prepare("SELECT id, state FROM jobs WHERE event_row = ?1 AND rule = ?2");
+        auto& find = db.cached(sql_replay_find);
         find.bind(1, event_row).bind(2, rule);
         if (!find.step()) {
-            db.prepare("INSERT INTO jobs(event_row, rule, state, attempts, max_attempts, run_at, created_at, updated_at, "
-                       "file_key) VALUES(?1, ?2, 'queued', 0, ?3, ?4, ?4, ?4, ?5)")
-                .bind(1, event_row)
-                .bind(2, rule)
-                .bind(3, max_attempts)
-                .bind(4, now)
-                .bind(5, file_key)
-                .run();
+            find.reset();
+            db.cached(sql_replay_insert).bind(1, event_row).bind(2, rule).bind(3, max_attempts).bind(4, now).bind(5, file_key).run();
             ++c.created;
             continue;
         }
-        auto id = find.int64(0);
-        auto state = find.text(1);
-        if (state == "queued" || state == "retrying" || state == "running") {
+        const auto id = find.int64(0);
+        const auto state = job_state_column(find, 1);
+        find.reset();
+        if (!is_final(state)) {
             ++c.busy;
             continue;
         }
-        db.prepare("DELETE FROM job_steps WHERE job_id = ?1").bind(1, id).run();
-        db.prepare("UPDATE jobs SET state = 'queued', attempts = 0, run_at = ?2, lease_until = NULL, last_error = NULL, "
-                   "updated_at = ?2 WHERE id = ?1")
-            .bind(1, id)
-            .bind(2, now)
-            .run();
+        db.cached(sql_replay_forget_steps).bind(1, id).run();
+        db.cached(sql_replay_requeue).bind(1, id).bind(2, now).run();
         ++c.requeued;
     }
-    if (c.created + c.requeued > 0) db.prepare("UPDATE events SET source = 'replay' WHERE id = ?1").bind(1, event_row).run();
+    if (c.created + c.requeued > 0) db.cached(sql_replay_source).bind(1, event_row).run();
     return c;
 }
 
-std::map<std::string, std::int64_t> count_by_state(database& db) {
-    std::map<std::string, std::int64_t> out;
-    for (auto s : {"queued", "running", "retrying", "succeeded", "skipped", "dead", "cancelled"}) out[s] = 0;
-    auto& st = db.cached("SELECT state, count(*) FROM jobs GROUP BY state");
-    while (st.step()) out[st.text(0)] = st.int64(1);
+std::map<job_state, std::int64_t> count_by_state(database& db) {
+    std::map<job_state, std::int64_t> out;
+    for (auto s : all_job_states) out[s] = 0;
+    auto& st = db.cached(sql_count_by_state);
+    while (st.step()) out[job_state_column(st, 0)] = st.int64(1);
     return out;
 }
 
 void probe_write(database& db, std::int64_t now) {
-    auto& st = db.cached(
-        "INSERT INTO store_state(key, value) VALUES('ready_probe', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    auto& st = db.cached(sql_probe_write);
     st.bind(1, now);
     st.run();
 }

@@ -46,7 +46,7 @@ struct db_fixture {
     }
     std::string job_state(std::int64_t id) {
         store::database db(db_path, {.read_only = true});
-        return store::get_job(db, id)->state;
+        return std::string(store::to_string(store::get_job(db, id)->state));
     }
 };
 

@@ -66,7 +66,7 @@ TEST_SUITE("crash") {
             if (ds.count("PUT", "/api/2.0/files/fileops/move") != 1) return false;
             store::database db(dir.file("spacehook.db"), {.read_only = true});
             auto steps = store::get_steps(db, 1);
-            return !steps.empty() && steps[0].state == "started";
+            return !steps.empty() && steps[0].state == store::step_state::started;
         };
         REQUIRE(test::poll_until(move_step_started));
         CHECK(serve.stop(SIGKILL) == 128 + SIGKILL);
@@ -78,7 +78,7 @@ TEST_SUITE("crash") {
         auto job_state = [&] {
             store::database db(db_path, {.read_only = true});
             auto j = store::get_job(db, 1);
-            return j ? j->state : std::string();
+            return j ? std::string(store::to_string(j->state)) : std::string();
         };
         REQUIRE(test::poll_until([&] { return job_state() == "succeeded"; }, std::chrono::seconds(30)));
         CHECK(ds.file(file)->folder_id == 654321);
@@ -89,9 +89,9 @@ TEST_SUITE("crash") {
             store::database db(db_path, {.read_only = true});
             auto steps = store::get_steps(db, 1);
             REQUIRE(steps.size() == 2);
-            CHECK(steps[0].state == "done");
+            CHECK(steps[0].state == store::step_state::done);
             CHECK(steps[0].result->find("already in folder 654321") != std::string::npos);
-            CHECK(steps[1].state == "done");
+            CHECK(steps[1].state == store::step_state::done);
             CHECK(store::get_job(db, 1)->attempts == 2);
         }
         CHECK(serve.stop(SIGTERM) == 0);

@@ -43,8 +43,8 @@ TEST_SUITE("recipes end to end") {
         REQUIRE(jobs.size() == 2);
         int succeeded = 0, skipped = 0;
         for (const auto& j : jobs) {
-            succeeded += j.state == "succeeded";
-            skipped += j.state == "skipped";
+            succeeded += j.state == store::job_state::succeeded;
+            skipped += j.state == store::job_state::skipped;
         }
         CHECK(succeeded == 1);
         CHECK(skipped == 1);
@@ -90,11 +90,11 @@ TEST_SUITE("recipes end to end") {
         REQUIRE(review.size() == 2);
         int own = 0;
         for (const auto& j : review)
-            own += j.state == "skipped" && j.last_error && j.last_error->find("own DocSpace user") != std::string::npos;
+            own += j.state == store::job_state::skipped && j.last_error && j.last_error->find("own DocSpace user") != std::string::npos;
         CHECK(own == 1);
         auto watch = w.jobs("compliance-watch");
         int succeeded = 0;
-        for (const auto& j : watch) succeeded += j.state == "succeeded";
+        for (const auto& j : watch) succeeded += j.state == store::job_state::succeeded;
         CHECK(succeeded == 1);
     }
 
@@ -108,7 +108,7 @@ TEST_SUITE("recipes end to end") {
         CHECK(w.sink->count() == 1);
         auto jobs = w.jobs("invoice-intake");
         REQUIRE(jobs.size() == 1);
-        CHECK(jobs[0].state == "succeeded");
+        CHECK(jobs[0].state == store::job_state::succeeded);
         CHECK(jobs[0].attempts == 3);
         // The successful move was issued once more after the 500, never twice in effect.
         CHECK(w.ds->count("PUT", "/api/2.0/files/fileops/move") == 2);
@@ -122,7 +122,7 @@ TEST_SUITE("recipes end to end") {
         REQUIRE(w.settle());
         auto jobs = w.jobs("need-review");
         REQUIRE(jobs.size() == 1);
-        CHECK(jobs[0].state == "dead");
+        CHECK(jobs[0].state == store::job_state::dead);
         CHECK(jobs[0].attempts == 1);
         REQUIRE(jobs[0].last_error);
         CHECK(jobs[0].last_error->find("403") != std::string::npos);
@@ -137,7 +137,7 @@ TEST_SUITE("recipes end to end") {
         REQUIRE(w.settle());
         auto jobs = w.jobs("invoice-intake");
         REQUIRE(jobs.size() == 1);
-        CHECK(jobs[0].state == "dead");
+        CHECK(jobs[0].state == store::job_state::dead);
         CHECK(jobs[0].attempts == 3);
         CHECK(jobs[0].last_error->find("gave up after 3 attempts") != std::string::npos);
         // The move step was done on the first attempt and not repeated by the retries.
@@ -152,7 +152,7 @@ TEST_SUITE("recipes end to end") {
         REQUIRE(w.settle());
         auto jobs = w.jobs("copy-to-internal");
         REQUIRE(jobs.size() == 1);
-        CHECK(jobs[0].state == "succeeded");
+        CHECK(jobs[0].state == store::job_state::succeeded);
         CHECK(jobs[0].attempts == 2);
         CHECK(w.ds->file(existing)->version == 2);  // overwritten, once
         CHECK(w.ds->files_in(internal_room).size() == 1);
@@ -171,7 +171,7 @@ TEST_SUITE("recipes end to end") {
         REQUIRE(w.settle());
         auto jobs = w.jobs("copy-to-internal");
         REQUIRE(jobs.size() == 1);
-        CHECK(jobs[0].state == "succeeded");
+        CHECK(jobs[0].state == store::job_state::succeeded);
         CHECK(w.ds->count("PUT", "/api/2.0/files/fileops/copy") == 1);
         auto files = w.ds->files_in(internal_room);
         REQUIRE(files.size() == 2);

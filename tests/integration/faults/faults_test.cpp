@@ -254,7 +254,7 @@ TEST_SUITE("faults") {
         const auto jobs = w.jobs();
         if (!finished) {
             std::map<std::string, int> states;
-            for (const auto& j : jobs) ++states[j.state];
+            for (const auto& j : jobs) ++states[std::string(store::to_string(j.state))];
             FAIL_CHECK("jobs did not all end within " << budget.count() << " ms: " << jobs.size() << " of "
                                                       << expected_jobs << " jobs, states " << histogram(states));
         }
@@ -282,7 +282,7 @@ TEST_SUITE("faults") {
         std::map<std::string, int> states;
         std::map<int, int> attempts_hist;
         for (const auto& j : jobs) {
-            ++states[j.state];
+            ++states[std::string(store::to_string(j.state))];
             ++attempts_hist[j.attempts];
             const auto file = file_of(j);
             REQUIRE_MESSAGE(by_file.count(file), "job " << j.id << " has file key " << j.file_key.value_or("-"));
@@ -291,15 +291,15 @@ TEST_SUITE("faults") {
             CHECK(j.rule == (u.invoice ? "invoice-intake" : "copy-to-internal"));
             CHECK_MESSAGE(j.attempts >= 1, "job " << j.id);
             CHECK_MESSAGE(j.attempts <= max_attempts, "job " << j.id << " ran " << j.attempts << " attempts");
-            if (j.state == "dead") {
+            if (j.state == store::job_state::dead) {
                 REQUIRE(j.last_error);
                 CHECK_MESSAGE(precise_reason(*j.last_error), "job " << j.id << " dead with: " << *j.last_error);
-            } else if (j.state == "skipped") {
+            } else if (j.state == store::job_state::skipped) {
                 CHECK_MESSAGE(u.simple, "job " << j.id << " skipped: " << j.last_error.value_or(""));
                 CHECK_MESSAGE(j.last_error.value_or("").find("an earlier event moved it") != std::string::npos,
                               "job " << j.id << " skipped: " << j.last_error.value_or(""));
             } else {
-                CHECK_MESSAGE(j.state == "succeeded", "job " << j.id << " ended " << j.state);
+                CHECK_MESSAGE(j.state == store::job_state::succeeded, "job " << j.id << " ended " << j.state);
             }
             CHECK_MESSAGE(static_cast<int>(log_of_job[j.id].size()) == j.attempts,
                           "job " << j.id << ": " << log_of_job[j.id].size() << " attempts logged, " << j.attempts
@@ -323,14 +323,14 @@ TEST_SUITE("faults") {
         std::size_t invoices_done = 0, copies_done = 0;
         for (const auto& u : uploads) {
             const auto& js = jobs_of_file[u.id];
-            const bool ok = std::any_of(js.begin(), js.end(), [](auto* j) { return j->state == "succeeded"; });
+            const bool ok = std::any_of(js.begin(), js.end(), [](auto* j) { return j->state == store::job_state::succeeded; });
             if (u.invoice) {
                 int mails_for_file = 0;
                 for (auto* j : js) {
                     const auto mid = fmt::format("<spacehook-job-{}-step-2@spacehook>", j->id);
                     const int sent = mails_by_id.count(mid) ? mails_by_id[mid] : 0;
                     mails_for_file += sent;
-                    CHECK_MESSAGE(sent == (j->state == "succeeded" ? 1 : 0), "job " << j->id << " (" << j->state
+                    CHECK_MESSAGE(sent == (j->state == store::job_state::succeeded ? 1 : 0), "job " << j->id << " (" << j->state
                                                                                     << ") mailed " << sent << " times");
                 }
                 CHECK_MESSAGE(moved[u.id] <= 1, u.title << " moved " << moved[u.id] << " times");
@@ -470,7 +470,7 @@ TEST_SUITE("faults") {
 
         std::map<std::string, int> dead_reasons;
         for (const auto& j : jobs)
-            if (j.state == "dead") {
+            if (j.state == store::job_state::dead) {
                 auto r = j.last_error.value_or("");
                 if (auto p = r.find(": "); r.rfind("gave up", 0) == 0 && p != std::string::npos) r = r.substr(p + 2);
                 r = std::regex_replace(r, std::regex(R"(\d{4,})"), "N");

@@ -26,10 +26,21 @@ enum class data_source : std::uint8_t {
     actor,      // GET /api/2.0/people/{event.createBy}
 };
 
+// What a job knows when it renders: the event's fields, and the file's and the actor's when they were read
+// (a value the job could not learn stays unset and renders as "", reported as missing).
+struct template_data {
+    std::string file_id, file_title, file_folder_id;  // the event's, or the file's current ones once read
+    std::optional<std::string> file_web_url, file_version, file_ext, file_size;
+    std::string actor_id;  // event.createBy
+    std::optional<std::string> actor_name, actor_email;
+    std::string event_id, event_trigger, event_created_on, rule_name, webhook_id, webhook_name;
+};
+
 struct template_name {
     std::string_view name;         // "file.title"
     data_source source;
     std::string_view description;  // one line for `spacehook check` and docs
+    std::optional<std::string> (*value)(const template_data&);
 };
 
 // Every name a template may use, in a stable order:
@@ -106,6 +117,10 @@ struct rendered {
 
 // Substitutes every placeholder with lookup(name), called once per placeholder occurrence.
 rendered render(const compiled_template& tmpl, const template_lookup& lookup);
+// Substitutes every placeholder with its value in `data` (template_name::value).
+rendered render(const compiled_template& tmpl, const template_data& data);
+// The value of one name in `data`; nullopt for an unknown name or a value the job did not learn.
+std::optional<std::string> value_of(std::string_view name, const template_data& data);
 
 // The data sources the template's names need (never `ancestry`).
 data_needs needs(const compiled_template& tmpl);

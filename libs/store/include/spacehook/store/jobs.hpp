@@ -3,13 +3,15 @@
 // is the writer thread's (writer::async_run), in the CLI its own.
 //
 // A lease is identified by (job id, attempts): a worker whose lease expired and was taken over cannot
-// overwrite the newer attempt's outcome, because its transition matches no row (returns false).
+// overwrite the newer attempt's outcome, because its transition matches no row (returns false). States are
+// typed here and stored as their names (the CHECK constraints in migrations/0001_init.sql).
 #ifndef SPACEHOOK_STORE_JOBS_HPP
 #define SPACEHOOK_STORE_JOBS_HPP
 
 #include "spacehook/store/sqlite.hpp"
 
 #include <cstdint>
+#include <iosfwd>
 #include <map>
 #include <optional>
 #include <string>
@@ -17,11 +19,33 @@
 
 namespace spacehook::store {
 
+// A job's life (docs/contract.md §4): queued -> running -> succeeded | skipped | dead, or back to retrying
+// (due again at run_at) and running again; an operator may cancel a queued or retrying job and retry a
+// finished one.
+enum class job_state { queued, running, retrying, succeeded, skipped, dead, cancelled };
+inline constexpr job_state all_job_states[] = {job_state::queued,    job_state::running, job_state::retrying,
+                                               job_state::succeeded, job_state::skipped, job_state::dead,
+                                               job_state::cancelled};
+std::string_view to_string(job_state s);
+std::optional<job_state> parse_job_state(std::string_view s);
+// succeeded, skipped, dead or cancelled: nothing will run it again unless an operator says so.
+bool is_final(job_state s);
+
+// A step (one action of the job's rule): pending -> started (its effect may have happened) -> done | skipped.
+// A move, copy or comment is marked started before its effect is attempted, so a resumed attempt checks the
+// effect before doing it again.
+enum class step_state { pending, started, done, skipped };
+std::string_view to_string(step_state s);
+std::optional<step_state> parse_step_state(std::string_view s);
+
+std::ostream& operator<<(std::ostream& os, job_state s);  // for test output
+std::ostream& operator<<(std::ostream& os, step_state s);
+
 struct job {
     std::int64_t id = 0;
     std::int64_t event_row = 0;
     std::string rule;
-    std::string state;
+    job_state state = job_state::queued;
     int attempts = 0;
     int max_attempts = 0;
     std::int64_t run_at = 0;
@@ -32,46 +56,69 @@ struct job {
     std::optional<std::string> file_key;
 };
 
+// A lease is one attempt of one job: (job id, attempts). Every write a worker makes to its job holds only
+// while the job is still running under that attempt.
+struct lease {
+    std::int64_t job_id = 0;
+    int attempts = 0;
+};
+inline lease lease_of(const job& j) { return {j.id, j.attempts}; }
+
 // Takes the oldest due job (queued/retrying with run_at <= now) whose file_key has no older unfinished job,
 // marks it running with lease_until = now + lease_ms and attempts + 1.
 std::optional<job> lease_next(database& db, std::int64_t now, std::int64_t lease_ms);
-// Extends a lease still held by (id, attempts); false if it was lost.
-bool extend_lease(database& db, std::int64_t id, int attempts, std::int64_t lease_until, std::int64_t now);
+// Extends a lease still held; false if it was lost.
+bool extend_lease(database& db, lease l, std::int64_t lease_until, std::int64_t now);
 // Running jobs whose lease passed `now` become retrying (due now), or dead when out of attempts. Returns the
 // number released. With `all` every running job is released (start-up, under the instance lock).
 int release_expired(database& db, std::int64_t now, bool all = false);
 // Earliest run_at among queued/retrying jobs.
 std::optional<std::int64_t> next_due(database& db);
 
-// Transitions of a leased job; false when the lease (id, attempts) is no longer held.
-bool finish_job(database& db, std::int64_t id, int attempts, std::string_view state, const std::optional<std::string>& reason,
-                std::int64_t now);
-bool schedule_retry(database& db, std::int64_t id, int attempts, std::int64_t run_at, const std::string& reason,
-                    std::int64_t now);
-
 struct step {
     int idx = 0;
     std::string action;  // move, copy, comment, notify
-    std::string state;   // pending, started, done, skipped
+    step_state state = step_state::pending;
     std::optional<std::string> result;
     std::optional<std::string> operation;  // DocSpace's fileops id of a started move or copy, once known
 };
 
+// How a step ended: done or skipped, with what it did or why not.
+struct step_end {
+    int idx = 0;
+    step_state state = step_state::done;
+    std::string result;
+};
+
+// How an attempt ended, written in one transition: succeeded, skipped or dead (final, with the reason), or
+// retrying at run_at. `last_step` is the step that ended the attempt, recorded in the same statement batch.
+struct job_end {
+    job_state state = job_state::succeeded;
+    std::optional<std::string> reason;
+    std::int64_t run_at = 0;  // retrying only
+    std::optional<step_end> last_step;
+};
+
 // Creates the job's step rows on first run (one per action, in order) and returns them all.
 std::vector<step> ensure_steps(database& db, std::int64_t job_id, const std::vector<std::string>& actions, std::int64_t now);
-// Step transitions of a leased job; false when the lease (job_id, attempts) is no longer held.
-bool finish_step(database& db, std::int64_t job_id, int attempts, int idx, std::string_view state, const std::string& result,
-                 std::int64_t now);
 std::vector<step> get_steps(database& db, std::int64_t job_id);
-// Records (or, with nullopt, forgets) the fileops id of a started move or copy (see step::operation).
-bool set_step_operation(database& db, std::int64_t job_id, int attempts, int idx,
-                        const std::optional<std::string>& operation, std::int64_t now);
-// Gives a lease back without using up the attempt (graceful shutdown): the job is due again now.
-bool release_job(database& db, std::int64_t id, int attempts, std::int64_t now);
+
+// Transitions of a leased job; each returns false (and changes nothing) when the lease is no longer held.
+// pending|started -> started, with `note` as its result and any earlier operation id forgotten.
+bool start_step(database& db, lease l, int idx, std::string_view note, std::int64_t now);
+// Records the fileops id of a started move or copy (see step::operation).
+bool set_step_operation(database& db, lease l, int idx, std::string_view operation, std::int64_t now);
+// A step -> done | skipped.
+bool finish_step(database& db, lease l, const step_end& end, std::int64_t now);
+// running -> succeeded | skipped | dead | retrying, with the last step's end when given. Must run inside a
+// transaction when `end.last_step` is set (the writer's tasks do).
+bool finish_job(database& db, lease l, const job_end& end, std::int64_t now);
+// running -> queued|retrying, due now, the attempt given back (graceful shutdown).
+bool release_job(database& db, lease l, std::int64_t now);
 
 // Operator queries.
 struct job_filter {
-    std::optional<std::string> state;
+    std::optional<job_state> state;
     std::optional<std::string> rule;
     std::optional<std::int64_t> since_ms;
     int limit = 100;
@@ -93,7 +140,7 @@ struct purge_counts {
     int events = 0;     // bodies dropped
     int forgotten = 0;  // event rows deleted, identity included
 };
-purge_counts purge(database& db, const std::vector<std::string>& states, std::int64_t older_than,
+purge_counts purge(database& db, const std::vector<job_state>& states, std::int64_t older_than,
                    std::int64_t forget_before);
 
 // `events replay`: for each planned rule, creates the event's job or, if it exists and is not pending or
@@ -107,7 +154,8 @@ struct replay_counts {
 replay_counts replay_event(database& db, std::int64_t event_row, const std::vector<std::string>& rules,
                            const std::optional<std::string>& file_key, int max_attempts, std::int64_t now);
 
-std::map<std::string, std::int64_t> count_by_state(database& db);
+// Every state, with 0 for those no job is in.
+std::map<job_state, std::int64_t> count_by_state(database& db);
 
 // Writes one small row (store_state 'ready_probe'): a transaction that changes nothing commits even on a full
 // disk, this one does not. For /readyz.

@@ -1,7 +1,8 @@
 // The worker pool: `workers.concurrency` coroutines on one io_context thread that lease due jobs from the
-// queue, run their steps against DocSpace and the notification channels, and record the outcome:
-// succeeded, skipped (with the reason), retrying (backoff with full jitter, Retry-After honoured) or dead
-// (permanent error, or out of attempts). All database writes go through the store's writer.
+// queue, run one attempt each (src/job_runner.cpp: the event, the rule, the steps in src/actions.cpp) and
+// record how it ended in one transition: succeeded, skipped (with the reason), retrying (backoff with full
+// jitter, Retry-After honoured) or dead (permanent error, or out of attempts). A reaper coroutine returns
+// expired leases and applies retention. All database writes go through the store's writer.
 #ifndef SPACEHOOK_WORKER_POOL_HPP
 #define SPACEHOOK_WORKER_POOL_HPP
 
@@ -42,6 +43,8 @@ public:
     void stop();
     // True when every worker coroutine has ended (after stop()). Thread-safe.
     bool stopped() const;
+    // Blocks until stopped() or `grace` passed; returns stopped(). Thread-safe (not on the pool's thread).
+    bool wait_stopped(std::chrono::milliseconds grace);
     // True between start() and stop(): for /readyz.
     bool running() const;
 
