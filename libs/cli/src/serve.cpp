@@ -1,13 +1,16 @@
 #include "args.hpp"
 #include "commands.hpp"
 #include "spacehook/config/load.hpp"
+#include "spacehook/core/asio.hpp"
 #include "spacehook/core/log.hpp"
 #include "spacehook/service/app.hpp"
 
-#include <csignal>
-#include <thread>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 
-#include <pthread.h>
+#include <csignal>
+#include <functional>
+
 #include <sys/resource.h>
 
 namespace spacehook::cli {
@@ -33,41 +36,31 @@ int cmd_serve(const argv_t& argv) {
                                                  {"advice", "raise LimitNOFILE / ulimit -n, or lower server.max_connections"}});
     }
 
-    // Signals are taken by one thread with sigwait, so no handler runs inside the I/O threads; the mask is
-    // set before any thread starts so every thread inherits it.
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    // Signals arrive through an asio::signal_set run on this thread: SIGHUP reloads, SIGINT or SIGTERM stops.
+    // It exists before the service starts, so a signal sent during start-up is not lost.
     std::signal(SIGPIPE, SIG_IGN);
-
+    asio::io_context signal_ctx(1);
+    asio::signal_set signals(signal_ctx, SIGINT, SIGTERM, SIGHUP);
     service::app app(std::move(settings));
-    std::thread signals([&] {
-        for (;;) {
-            int sig = 0;
-            if (sigwait(&set, &sig) != 0) continue;
-            if (sig == SIGHUP) {
-                try {
-                    auto problems = app.reload(load_config(file));
-                    for (const auto& p : problems) log::error("serve.reload_refused", {{"reason", p}});
-                } catch (const std::exception& e) {
-                    log::error("serve.reload_refused", {{"reason", e.what()}});
-                }
-                continue;
+    std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
+                                                                                int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+            try {
+                auto problems = app.reload(load_config(file));
+                for (const auto& p : problems) log::error("serve.reload_refused", {{"reason", p}});
+            } catch (const std::exception& e) {
+                log::error("serve.reload_refused", {{"reason", e.what()}});
             }
-            log::info("serve.signal", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
-            app.stop();
+            signals.async_wait(on_signal);
             return;
         }
-    });
+        log::info("serve.signal", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+        app.stop();  // the handler is not armed again: run() returns
+    };
+    signals.async_wait(on_signal);
+    signal_ctx.run();
     app.wait();
-    // The signal thread returns after the stop signal; if wait() ended another way, wake it with SIGTERM.
-    if (signals.joinable()) {
-        pthread_kill(signals.native_handle(), SIGTERM);
-        signals.join();
-    }
     return 0;
 }
 

@@ -18,6 +18,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include <algorithm>
+#include <condition_variable>
 #include <mutex>
 #include <unordered_set>
 
@@ -124,6 +125,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     const bool use_tls;
     std::atomic<std::shared_ptr<asio::ssl::context>> tls;
     std::mutex live_mutex;
+    std::condition_variable live_cv;  // notified when a connection ends or the accept loop returns
     std::unordered_set<std::shared_ptr<connection>> live;
 
     impl(std::vector<asio::io_context*> ctxs, server_options opt, handler h)
@@ -181,7 +183,11 @@ struct server::impl : std::enable_shared_from_this<impl> {
                 self->forget(conn);
             });
         }
-        accepting.store(false);
+        {
+            std::lock_guard lock(live_mutex);
+            accepting.store(false);
+        }
+        live_cv.notify_all();
     }
 
     // Over max_connections: a best-effort 503 on the non-blocking socket, then close.
@@ -197,9 +203,14 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
     void forget(const std::shared_ptr<connection>& conn) {
         stats.connections_open.fetch_sub(1);
-        std::lock_guard lock(live_mutex);
-        live.erase(conn);
+        {
+            std::lock_guard lock(live_mutex);
+            live.erase(conn);
+        }
+        live_cv.notify_all();
     }
+
+    bool drained() const { return stopping.load() && !accepting.load() && live.empty(); }  // under live_mutex
 
     // Serves one connection to its end: the TLS handshake when configured, the requests, and the close.
     static awaitable<void> run_connection(std::shared_ptr<impl> self, std::shared_ptr<connection> conn) {
@@ -383,7 +394,12 @@ void server::stop() {
 
 bool server::idle() const {
     std::lock_guard lock(impl_->live_mutex);
-    return impl_->stopping.load() && !impl_->accepting.load() && impl_->live.empty();
+    return impl_->drained();
+}
+
+bool server::wait_idle(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(impl_->live_mutex);
+    return impl_->live_cv.wait_for(lock, timeout, [&] { return impl_->drained(); });
 }
 
 const server_stats& server::stats() const { return impl_->stats; }

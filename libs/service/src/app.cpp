@@ -4,6 +4,7 @@
 #include "spacehook/config/load.hpp"
 #include "spacehook/core/clock.hpp"
 #include "spacehook/core/log.hpp"
+#include "spacehook/docspace/client.hpp"
 #include "spacehook/http/server.hpp"
 #include "spacehook/metrics/registry.hpp"
 #include "spacehook/service/backfill.hpp"
@@ -66,6 +67,25 @@ std::shared_ptr<const routing> make_routing(std::shared_ptr<const config::settin
     return r;
 }
 
+// Settings read once at start: a reload that changes them says so instead of ignoring them silently.
+std::vector<std::string> restart_needed(const config::settings& cur, const config::settings& next) {
+    std::vector<std::string> out;
+    auto check = [&](bool changed, const char* name) {
+        if (changed) out.emplace_back(name);
+    };
+    const auto &a = cur.server, &b = next.server;
+    check(a.threads != b.threads, "server.threads");
+    check(a.max_connections != b.max_connections, "server.max_connections");
+    check(a.max_body_bytes != b.max_body_bytes, "server.max_body_bytes");
+    check(a.max_header_bytes != b.max_header_bytes, "server.max_header_bytes");
+    check(a.max_buffered_body_bytes != b.max_buffered_body_bytes, "server.max_buffered_body_bytes");
+    check(a.header_timeout_ms != b.header_timeout_ms, "server.header_timeout_ms");
+    check(a.request_timeout_ms != b.request_timeout_ms, "server.request_timeout_ms");
+    check(cur.workers.concurrency != next.workers.concurrency, "workers.concurrency");
+    check(cur.database.busy_timeout_ms != next.database.busy_timeout_ms, "database.busy_timeout_ms");
+    return out;
+}
+
 unsigned thread_count(unsigned configured) {
     if (configured) return configured;
     unsigned n = std::thread::hardware_concurrency();
@@ -98,7 +118,6 @@ struct app::impl {
     bool gauges_stop = false;
     static constexpr std::chrono::seconds gauge_interval{5};
     std::unique_ptr<worker::pool> workers;
-    std::shared_ptr<backfiller> backfill;  // shared with its loop's coroutine frame
 
     std::mutex stop_mutex;
     std::condition_variable stop_cv;
@@ -107,7 +126,7 @@ struct app::impl {
 
     void start();
     void shutdown();
-    awaitable<void> backfill_loop(std::shared_ptr<backfiller> bf);
+    awaitable<void> backfill_loop();
     void collect_db_gauges();
     void stop_gauges() {
         {
@@ -158,8 +177,7 @@ void app::impl::start() {
         worker_guard.emplace(asio::make_work_guard(worker_ctx));
         workers->start();
         if (!s.docspace.base_url.empty()) {  // the loop checks docspace.backfill at every turn (SIGHUP)
-            backfill = std::make_shared<backfiller>(worker_ctx.get_executor(), s.docspace, *writer, &registry);
-            asio::co_spawn(worker_ctx, backfill_loop(backfill), [bf = backfill](std::exception_ptr e) {
+            asio::co_spawn(worker_ctx, backfill_loop(), [](std::exception_ptr e) {
                 if (!e) return;
                 try {
                     std::rethrow_exception(e);
@@ -224,12 +242,19 @@ void app::impl::start() {
 }
 
 // A pass at start-up, then one every docspace.backfill.interval, with the configuration of the moment (a
-// SIGHUP may change the rules, the paths, the interval or the horizon; `false` there pauses it).
-awaitable<void> app::impl::backfill_loop(std::shared_ptr<backfiller> bf) {
+// SIGHUP may change the rules, the paths, the interval, the horizon or the DocSpace connection; `false`
+// there pauses it).
+awaitable<void> app::impl::backfill_loop() {
     asio::steady_timer timer(worker_ctx);
+    std::unique_ptr<backfiller> bf;
+    docspace::client_settings made_with;
     for (;;) {
         auto r = door.routes.load();
         const auto& b = r->settings->docspace.backfill;
+        if (auto wanted = docspace::client_settings::from(r->settings->docspace); !bf || wanted != made_with) {
+            bf = std::make_unique<backfiller>(worker_ctx.get_executor(), r->settings->docspace, *writer, &registry);
+            made_with = std::move(wanted);
+        }
         if (b.enabled) {
             auto rep = co_await bf->run(*r->settings, *r->matcher, {.since_ms = clock::now_ms() - b.horizon_ms});
             if (rep.ingested > 0 && workers) workers->wake();
@@ -244,7 +269,8 @@ void app::impl::collect_db_gauges() {
     try {
         auto counts = store::count_by_state(*metrics_db);
         for (const auto& [state, n] : counts)
-            registry.get_gauge("spacehook_jobs", "Jobs by state.", {{"state", state}}).set(static_cast<double>(n));
+            registry.get_gauge("spacehook_jobs", "Jobs by state.", {{"state", std::string(store::to_string(state))}})
+                .set(static_cast<double>(n));
         auto due = store::next_due(*metrics_db);
         double oldest = 0;
         if (due) oldest = std::max<double>(0, static_cast<double>(clock::now_ms() - *due) / 1000.0);
@@ -259,10 +285,8 @@ void app::impl::shutdown() {
     log::info("serve.stopping", {});
     server->stop();
     // In-flight requests finish (their commits included); idle keep-alive connections were closed.
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(settings.server.request_timeout_ms) +
-                    std::chrono::seconds(1);
-    while (!server->idle() && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (!server->wait_idle(std::chrono::milliseconds(settings.server.request_timeout_ms) + std::chrono::seconds(1)))
+        log::warn("serve.drain_timed_out", {{"connections", server->stats().connections_open.load()}});
     guards.clear();
     for (auto& ctx : contexts) ctx->stop();
     for (auto& t : threads) t.join();
@@ -271,16 +295,15 @@ void app::impl::shutdown() {
     if (workers) {
         // Running jobs finish their current step and give their lease back; past the grace period the
         // worker thread is stopped and the leases are released at the next start.
+        // The grace period of the configuration in force (a SIGHUP may have changed it).
+        const auto grace_ms = door.routes.load()->settings->workers.shutdown_grace_ms;
         workers->stop();
-        auto grace = std::chrono::steady_clock::now() + std::chrono::milliseconds(settings.workers.shutdown_grace_ms);
-        while (!workers->stopped() && std::chrono::steady_clock::now() < grace)
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        if (!workers->stopped()) log::warn("workers.grace_expired", {{"grace_ms", settings.workers.shutdown_grace_ms}});
+        if (!workers->wait_stopped(std::chrono::milliseconds(grace_ms)))
+            log::warn("workers.grace_expired", {{"grace_ms", grace_ms}});
         worker_guard.reset();
         worker_ctx.stop();
         worker_thread.join();
         workers.reset();
-        backfill.reset();
     }
     writer.reset();  // runs what is queued, then closes the database
     stop_gauges();
@@ -358,6 +381,11 @@ std::vector<std::string> app::reload(config::settings next) {
     } catch (const std::exception& e) {
         return {e.what()};
     }
+    // impl_->settings stays what the service started with: the values above and those below keep applying
+    // until a restart; everything else is read from the routing (ingestion, backfill, shutdown) or the
+    // runtime (workers) in force.
+    for (const auto& name : restart_needed(cur, *shared))
+        log::warn("serve.reload_needs_restart", {{"setting", name}, {"advice", "the old value applies until a restart"}});
     impl_->door.routes.store(make_routing(shared));
     if (tls) impl_->server->set_tls(std::move(tls));
     if (impl_->workers) impl_->workers->reload(std::move(rt));

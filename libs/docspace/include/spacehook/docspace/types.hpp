@@ -185,6 +185,7 @@ struct client_settings {
     std::chrono::milliseconds timeout{30000};  // per HTTP request
 
     static client_settings from(const config::docspace_settings& s);
+    bool operator==(const client_settings&) const = default;
 };
 
 }  // namespace spacehook::docspace

@@ -87,6 +87,8 @@ public:
     void stop();
     // True once stop() was called and every connection has closed.
     bool idle() const;
+    // Blocks until idle() or `timeout` passed; returns idle(). Not on one of the server's threads.
+    bool wait_idle(std::chrono::milliseconds timeout);
 
     const server_stats& stats() const;
 

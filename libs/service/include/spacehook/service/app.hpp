@@ -35,9 +35,12 @@ public:
     // Blocks until stop() completed and every thread ended; the database is closed after it.
     void wait();
 
-    // Replaces rules and channels from a new configuration (SIGHUP). Listen address and database are
-    // not reloadable; a changed value there is reported and ignored. Returns the reasons a reload was
-    // refused (empty on success).
+    // Applies a new configuration (SIGHUP): webhooks and secrets, rules, channels, the DocSpace connection
+    // and backfill, retries and leases, retention, workers.shutdown_grace_ms, and the TLS certificate
+    // files (re-read). Refused as a whole (the reasons returned, nothing applied) when server.listen or
+    // database changes or TLS is switched on or off. Settings read once at start (server limits and
+    // timeouts, server.threads, workers.concurrency, database.busy_timeout_ms) keep their old value and
+    // are logged as serve.reload_needs_restart. Returns an empty list on success.
     std::vector<std::string> reload(config::settings next);
 
 private:
