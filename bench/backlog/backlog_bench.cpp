@@ -46,6 +46,7 @@
 #include "spacehook/service/planning.hpp"
 #include "spacehook/store/events.hpp"
 #include "spacehook/store/jobs.hpp"
+#include "spacehook/store/queue.hpp"
 #include "spacehook/store/migrate.hpp"
 #include "spacehook/store/sqlite.hpp"
 #include "spacehook/store/writer.hpp"
@@ -637,7 +638,8 @@ int run_idle_spin(const options& o) {
 
     metrics::registry registry;
     boost::asio::io_context ctx{1};
-    worker::pool pool(ctx, w, registry, worker::build_runtime(s));
+    auto queue = store::make_sqlite_queue(w);
+    worker::pool pool(ctx, *queue, registry, worker::build_runtime(s));
     pool.start();
     std::thread io([&] { ctx.run(); });
     std::this_thread::sleep_for(std::chrono::seconds(1));

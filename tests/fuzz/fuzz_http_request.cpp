@@ -25,6 +25,7 @@
 #include "spacehook/core/log.hpp"
 #include "spacehook/metrics/registry.hpp"
 #include "spacehook/rules/template.hpp"
+#include "spacehook/store/queue.hpp"
 #include "spacehook/store/writer.hpp"
 #include "spacehook/webhook/envelope.hpp"
 #include "spacehook/webhook/signature.hpp"
@@ -90,6 +91,7 @@ struct world {
     std::filesystem::path dir;
     config::settings settings;
     std::unique_ptr<store::writer> writer;
+    std::unique_ptr<store::queue> queue;
     metrics::registry registry;
     service::front_door door;
     asio::io_context ctx{1};
@@ -122,7 +124,8 @@ struct world {
         for (const auto& ep : shared->webhooks) r->endpoints.emplace(ep.path, &ep);
         r->matcher = std::make_shared<const rules::matcher>(*shared);
         door.routes.store(r);
-        door.writer = writer.get();
+        queue = store::make_sqlite_queue(*writer);
+        door.queue = queue.get();
         door.registry = &registry;
         door.m = std::make_unique<service::front_metrics>(registry);
         door.on_jobs_created = [] {};
@@ -140,6 +143,7 @@ struct world {
                      static_cast<unsigned long long>(m.unauthorized.value()),
                      static_cast<unsigned long long>(m.bad_request.value()),
                      static_cast<unsigned long long>(m.unavailable.value()));
+        queue.reset();
         writer.reset();
         std::error_code ec;
         std::filesystem::remove_all(dir, ec);

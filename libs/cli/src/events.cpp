@@ -7,6 +7,7 @@
 #include "spacehook/service/planning.hpp"
 #include "spacehook/store/events.hpp"
 #include "spacehook/store/jobs.hpp"
+#include "spacehook/store/queue.hpp"
 #include "spacehook/store/writer.hpp"
 #include "spacehook/webhook/envelope.hpp"
 
@@ -49,7 +50,8 @@ int events_backfill(const args& a, const config::settings& settings) {
 
     store::writer w({.path = settings.database.path, .busy_timeout_ms = settings.database.busy_timeout_ms});
     asio::io_context io{1};
-    service::backfiller bf(io.get_executor(), settings.docspace, w, nullptr);
+    auto queue = store::make_sqlite_queue(w);
+    service::backfiller bf(io.get_executor(), settings.docspace, *queue, nullptr);
     rules::matcher m(settings);
     service::backfill_report rep;
     asio::co_spawn(io, [&]() -> awaitable<void> { rep = co_await bf.run(settings, m, o); }, asio::detached);

@@ -9,6 +9,7 @@
 #include "spacehook/metrics/registry.hpp"
 #include "spacehook/service/backfill.hpp"
 #include "spacehook/store/jobs.hpp"
+#include "spacehook/store/queue.hpp"
 #include "spacehook/store/writer.hpp"
 #include "spacehook/worker/pool.hpp"
 #include "spacehook/worker/runtime.hpp"
@@ -99,6 +100,7 @@ struct app::impl {
     app_options options;
     std::unique_ptr<instance_lock> lock;
     std::unique_ptr<store::writer> writer;
+    std::unique_ptr<store::queue> queue;  // over `writer`: what ingestion, workers and backfill use
     metrics::registry registry;
     std::unique_ptr<store::database> metrics_db;  // read connection for gauges at scrape time
     std::mutex metrics_db_mutex;
@@ -149,6 +151,7 @@ void app::impl::start() {
     int released = 0;
     writer->run_sync([&](store::database& db) { released = store::release_expired(db, clock::now_ms(), true); });
     if (released > 0) log::info("jobs.leases_released", {{"count", released}});
+    queue = store::make_sqlite_queue(*writer);
     metrics_db = std::make_unique<store::database>(s.database.path, store::open_options{.read_only = true});
 
     registry.get_gauge("spacehook_build_info", "Build information.", {{"version", SPACEHOOK_VERSION}}).set(1);
@@ -164,14 +167,14 @@ void app::impl::start() {
 
     auto shared_settings = std::make_shared<const config::settings>(settings);
     door.routes.store(make_routing(shared_settings));
-    door.writer = writer.get();
+    door.queue = queue.get();
     door.registry = &registry;
     door.m = std::make_unique<front_metrics>(registry);
 
     for (const auto& w : config::security_warnings(s)) log::warn("config.warning", {{"warning", w}});
 
     if (options.run_workers) {
-        workers = std::make_unique<worker::pool>(worker_ctx, *writer, registry, worker::build_runtime(shared_settings));
+        workers = std::make_unique<worker::pool>(worker_ctx, *queue, registry, worker::build_runtime(shared_settings));
         door.on_jobs_created = [w = workers.get()] { w->wake(); };
         door.workers_ready = [w = workers.get()] { return w->running(); };
         worker_guard.emplace(asio::make_work_guard(worker_ctx));
@@ -252,7 +255,7 @@ awaitable<void> app::impl::backfill_loop() {
         auto r = door.routes.load();
         const auto& b = r->settings->docspace.backfill;
         if (auto wanted = docspace::client_settings::from(r->settings->docspace); !bf || wanted != made_with) {
-            bf = std::make_unique<backfiller>(worker_ctx.get_executor(), r->settings->docspace, *writer, &registry);
+            bf = std::make_unique<backfiller>(worker_ctx.get_executor(), r->settings->docspace, *queue, &registry);
             made_with = std::move(wanted);
         }
         if (b.enabled) {
@@ -305,6 +308,7 @@ void app::impl::shutdown() {
         worker_thread.join();
         workers.reset();
     }
+    queue.reset();
     writer.reset();  // runs what is queued, then closes the database
     stop_gauges();
     {

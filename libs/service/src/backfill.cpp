@@ -6,7 +6,7 @@
 #include "spacehook/metrics/registry.hpp"
 #include "spacehook/service/planning.hpp"
 #include "spacehook/store/events.hpp"
-#include "spacehook/store/writer.hpp"
+#include "spacehook/store/queue.hpp"
 #include "spacehook/webhook/envelope.hpp"
 #include "spacehook/webhook/signature.hpp"
 #include "spacehook/worker/pool.hpp"
@@ -82,18 +82,24 @@ std::string describe(const docspace::api_error& e) {
     return e.describe();
 }
 
+// A store answer inside a pass: a failure ends the pass, reported as "database: ..." by run().
+template <class T>
+T must(store::result<T> r) {
+    if (!r) throw std::runtime_error(r.error().message);
+    return std::move(*r);
+}
+
 }  // namespace
 
 struct backfiller::impl {
     asio::any_io_executor ex;
-    store::writer& writer;
+    store::queue& queue;
     metrics::registry* registry;
     docspace::client client;
     std::set<std::int64_t> refusals_logged;  // log ids whose refusal was logged (and counted) already
-    std::unique_ptr<store::database> read_db;
 
-    impl(asio::any_io_executor e, const config::docspace_settings& ds, store::writer& w, metrics::registry* r)
-        : ex(e), writer(w), registry(r), client(e, docspace::client_settings::from(ds)) {
+    impl(asio::any_io_executor e, const config::docspace_settings& ds, store::queue& q, metrics::registry* r)
+        : ex(e), queue(q), registry(r), client(e, docspace::client_settings::from(ds)) {
         if (registry) worker::count_docspace_requests(client, *registry);
     }
 
@@ -118,7 +124,8 @@ struct backfiller::impl {
         if (!listed) co_return listed.error();
         // Webhooks known only from stored events count while they had events within the horizon; an id from
         // long ago (a webhook deleted and created again) is not reported as deleted forever.
-        const auto seen = store::webhooks_seen(reader(), since_ms);
+        auto seen_r = co_await queue.webhooks_seen(since_ms);
+        const auto seen = must(std::move(seen_r));
 
         std::vector<backfill_webhook> ours;
         for (const auto& cfg : *listed) {
@@ -241,7 +248,8 @@ struct backfiller::impl {
                     continue;
                 }
                 const auto& env = std::get<webhook::envelope>(checked);
-                if (store::event_known(reader(), env.webhook_id, env.event_id)) {
+                auto known_r = co_await queue.event_known(env.webhook_id, env.event_id);
+                if (must(std::move(known_r))) {
                     known(rep, 1, o.dry_run);
                     continue;
                 }
@@ -258,24 +266,15 @@ struct backfiller::impl {
         std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
         for (std::size_t at = 0; at < found.size(); at += page_rows) {
             const auto end = std::min(found.size(), at + page_rows);
-            std::vector<bool> stored;
-            try {
-                co_await writer.async_run(
-                    [&](store::database& db) {
-                        stored.clear();
-                        for (auto i = at; i < end; ++i) {
-                            auto r = store::insert_delivery(db, found[i].second);
-                            stored.push_back(r.outcome == store::insert_outcome::accepted);
-                            created_jobs += r.jobs_created;
-                        }
-                    },
-                    asio::use_awaitable);
-            } catch (const std::exception& e) {
-                co_return fmt::format("database: {}", e.what());
-            }
+            std::vector<store::delivery> batch;
+            for (auto i = at; i < end; ++i) batch.push_back(found[i].second);
+            auto inserted = co_await queue.insert_deliveries(std::move(batch));
+            if (!inserted) co_return fmt::format("database: {}", inserted.error().message);
             for (auto i = at; i < end; ++i) {
                 const auto& d = found[i].second;
-                if (!stored[i - at]) {  // stored meanwhile: DocSpace's late retry, or another pass
+                const auto& r = (*inserted)[i - at];
+                created_jobs += r.jobs_created;
+                if (r.outcome != store::insert_outcome::accepted) {  // stored meanwhile: DocSpace's late retry, or another pass
                     known(rep, 1, false);
                     continue;
                 }
@@ -287,18 +286,11 @@ struct backfiller::impl {
         }
         co_return std::nullopt;
     }
-
-    // The read-only connection for the pass's look-ups (which webhooks were seen, whether a row is stored),
-    // so they never wait behind, or hold up, the writer.
-    store::database& reader() {
-        if (!read_db) read_db = std::make_unique<store::database>(writer.path(), store::open_options{.read_only = true});
-        return *read_db;
-    }
 };
 
-backfiller::backfiller(asio::any_io_executor ex, const config::docspace_settings& docspace, store::writer& writer,
+backfiller::backfiller(asio::any_io_executor ex, const config::docspace_settings& docspace, store::queue& queue,
                        metrics::registry* registry)
-    : impl_(std::make_unique<impl>(ex, docspace, writer, registry)) {}
+    : impl_(std::make_unique<impl>(ex, docspace, queue, registry)) {}
 
 backfiller::~backfiller() = default;
 

@@ -16,6 +16,9 @@ namespace spacehook::service {
 namespace bh = boost::beast::http;
 
 namespace {
+
+// How long /readyz waits for its probe write: orchestrators time their probes out after a few seconds.
+constexpr std::chrono::milliseconds probe_deadline{2000};
 constexpr std::string_view deliveries_name = "spacehook_deliveries_total";
 constexpr std::string_view deliveries_help = "Webhook deliveries received, by outcome.";
 
@@ -117,28 +120,19 @@ awaitable<http::response> front_door::ingest(http::request& req, const routing& 
 
     auto d = delivery_for(*r.matcher, *r.settings, env, std::move(req.body()), ep.path, "delivery", clock::now_ms());
 
-    store::insert_result result;
-    std::exception_ptr failure;
-    try {
-        co_await writer->async_run([&](store::database& db) { result = store::insert_delivery(db, d); },
-                                   asio::use_awaitable);
-    } catch (...) {
-        failure = std::current_exception();
-    }
-    if (failure) {
+    const auto event_id = d.event_id;
+    const auto stored = co_await queue->insert_delivery(std::move(d));
+    if (!stored) {
+        // Whatever the failure, DocSpace's retry is the remedy: a write that lands after its deadline makes that
+        // retry a duplicate, and one that never lands is made by it.
         m->unavailable.inc();
-        std::string what = "unknown";
-        try {
-            std::rethrow_exception(failure);
-        } catch (const std::exception& e) {
-            what = e.what();
-        }
         log::error("delivery.storage_failed",
-                   {{"status", 503}, {"path", ep.path}, {"event_id", d.event_id}, {"error", what}});
+                   {{"status", 503}, {"path", ep.path}, {"event_id", event_id}, {"error", stored.error().message}});
         auto res = json_response(req, bh::status::service_unavailable, R"({"error":"storage unavailable"})");
         res.set(bh::field::retry_after, "5");
         co_return res;
     }
+    const auto& result = *stored;
     auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     m->ack_seconds.observe(elapsed);
     if (result.outcome == store::insert_outcome::duplicate) {
@@ -152,13 +146,13 @@ awaitable<http::response> front_door::ingest(http::request& req, const routing& 
 
 awaitable<http::response> front_door::readyz(http::request& req) {
     std::string problem;
-    try {
-        // A real write (an empty transaction commits even on a full disk), through the same writer as deliveries.
-        co_await writer->async_run([](store::database& db) { store::probe_write(db, clock::now_ms()); }, asio::use_awaitable);
-    } catch (const std::exception& e) {
+    // A real write (an empty transaction commits even on a full disk), through the same queue as deliveries,
+    // with a deadline: a stalled fsync makes the service not ready instead of hanging the probe.
+    const auto probed = co_await queue->probe_write(probe_deadline);
+    if (!probed) {
         // The answer says only up or not (it may reach further than the operators); the log has the why.
         problem = "database not writable";
-        log::warn("readyz.not_ready", {{"reason", problem}, {"error", e.what()}});
+        log::warn("readyz.not_ready", {{"reason", problem}, {"error", probed.error().message}});
     }
     if (problem.empty() && workers_ready && !workers_ready()) problem = "workers not running";
     if (!problem.empty())

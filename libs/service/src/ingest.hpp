@@ -6,7 +6,7 @@
 #include "spacehook/http/server.hpp"
 #include "spacehook/metrics/registry.hpp"
 #include "spacehook/store/events.hpp"
-#include "spacehook/store/writer.hpp"
+#include "spacehook/store/queue.hpp"
 #include "spacehook/rules/matcher.hpp"
 #include "spacehook/webhook/envelope.hpp"
 
@@ -39,7 +39,7 @@ struct front_metrics {
 
 struct front_door {
     std::atomic<std::shared_ptr<const routing>> routes;
-    store::writer* writer = nullptr;
+    store::queue* queue = nullptr;
     metrics::registry* registry = nullptr;
     std::unique_ptr<front_metrics> m;
     std::function<void()> on_jobs_created;       // wakes the workers

@@ -136,7 +136,8 @@ awaitable<docspace::outcome<docspace::fileop_result>> await_op(step_env& env, do
             }
         if (!r || !r->timed_out) co_return r;
         if (left <= std::chrono::milliseconds(lease_ms / 3)) co_return wait_error(std::string(timed_out_message));
-        if (!co_await env.lease.hold(lease_ms)) co_return wait_error("lease lost while waiting for the operation");
+        const bool held = co_await env.lease.hold(lease_ms);
+        if (!held) co_return wait_error(env.lease.ended().detail + " while waiting for the operation");
         op = std::move(r->op);
     }
 }
@@ -239,14 +240,16 @@ awaitable<result> run_fileop(step_env& env, store::step& st, const config::actio
     }
     // Issued (again) only under a held lease, with any earlier operation id forgotten first: a stale id would
     // let the next resume skip waiting for this operation.
-    if (!co_await mark_started(env, st, before)) co_return lease_lost();
+    const bool started = co_await mark_started(env, st, before);
+    if (!started) co_return env.lease.ended();
     // A Skip copy that may already have happened is issued again with Skip, so it cannot make a second copy;
     // an Overwrite or Duplicate copy was found not made above, and is issued as configured.
     const auto conflict = (!is_move && resumed && !noted) ? config::conflict::skip : a.on_conflict;
     auto op = co_await client.start_fileop(kind, file->id, a.to_folder, conflict);
     if (!op) co_return from_api(op.error());
     if (!op->finished) {
-        if (!co_await env.lease.set_step_operation(st.idx, op->id)) co_return lease_lost();
+        const bool noted_op = co_await env.lease.set_step_operation(st.idx, op->id);
+        if (!noted_op) co_return env.lease.ended();
         st.operation = op->id;
     }
     auto r = co_await await_op(env, std::move(*op), limit);

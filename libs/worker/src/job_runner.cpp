@@ -92,7 +92,9 @@ awaitable<attempt_end> run_attempt(runner_deps d, const runtime& rt, const store
     if (!idx) co_return attempt_end{skipped(fmt::format("rule \"{}\" is no longer in the configuration", job.rule))};
     const auto& rule = rt.matcher->rule(*idx);
 
-    auto ev = store::get_event(d.reader, job.event_row);
+    auto read = co_await d.queue.get_event(job.event_row);
+    if (!read) co_return attempt_end{retry("database: " + read.error().message)};
+    auto& ev = *read;
     if (!ev) co_return attempt_end{dead(fmt::format("event row {} no longer exists", job.event_row))};
     auto parsed = webhook::parse_envelope(ev->body);
     if (auto* why = std::get_if<std::string>(&parsed)) co_return attempt_end{dead("stored event is unreadable: " + *why)};
@@ -106,11 +108,8 @@ awaitable<attempt_end> run_attempt(runner_deps d, const runtime& rt, const store
 
     const auto names = action_names(rule);
     if (steps.empty()) {  // the rule appeared by a reload between lease and now
-        auto made = std::make_shared<std::vector<store::step>>();
-        store::writer::task_fn task = [made, id = job.id, names](store::database& db) {
-            *made = store::ensure_steps(db, id, names, clock::now_ms());
-        };
-        co_await d.writer.async_run(std::move(task), asio::use_awaitable);
+        auto made = co_await d.queue.ensure_steps(job.id, names);
+        if (!made) co_return attempt_end{retry("database: " + made.error().message)};
         steps = std::move(*made);
     }
     if (steps.size() != names.size() ||
@@ -118,16 +117,18 @@ awaitable<attempt_end> run_attempt(runner_deps d, const runtime& rt, const store
         co_return attempt_end{
             dead("the rule's actions changed since this job first ran; run `spacehook events replay` to apply the new rule")};
 
-    held_lease lease(d.writer, job);
+    held_lease lease(d.queue, job);
     step_env env{d.docspace, lease, rt, rule, facts};
     for (auto& st : steps) {
         if (st.state == store::step_state::done || st.state == store::step_state::skipped) continue;
         if (d.stopping.load()) {
-            co_await lease.release();
+            const bool released = co_await lease.release();
+            (void)released;  // not given back: the lease expires and the job is due then
             log::info("job.released", {{"job", job.id}, {"step", st.idx}});
             co_return attempt_end{retry("released at shutdown"), std::nullopt, true};
         }
-        if (!co_await lease.hold(s.workers.lease_ms)) co_return attempt_end{lease_lost()};
+        const bool held = co_await lease.hold(s.workers.lease_ms);
+        if (!held) co_return attempt_end{lease.ended()};
         const auto& action = rule.actions[static_cast<std::size_t>(st.idx)];
         const auto& templates = rt.templates[*idx][static_cast<std::size_t>(st.idx)];
         const auto t0 = std::chrono::steady_clock::now();
@@ -140,7 +141,8 @@ awaitable<attempt_end> run_attempt(runner_deps d, const runtime& rt, const store
             store::step_end end{st.idx, r.kind == result_kind::done ? store::step_state::done : store::step_state::skipped,
                                 r.detail};
             if (&st == &steps.back()) co_return attempt_end{done(""), std::move(end)};  // recorded with the outcome
-            if (!co_await lease.finish_step(end)) co_return attempt_end{lease_lost()};
+            const bool recorded = co_await lease.finish_step(end);
+            if (!recorded) co_return attempt_end{lease.ended()};
             continue;
         }
         r.detail = fmt::format("step {} ({}): {}", st.idx + 1, config::to_string(action.kind), r.detail);

@@ -12,7 +12,7 @@
 #include "outcome.hpp"
 #include "spacehook/metrics/registry.hpp"
 #include "spacehook/store/jobs.hpp"
-#include "spacehook/store/writer.hpp"
+#include "spacehook/store/queue.hpp"
 #include "spacehook/worker/runtime.hpp"
 
 #include <atomic>
@@ -28,8 +28,7 @@ struct attempt_end {
 };
 
 struct runner_deps {
-    store::writer& writer;
-    store::database& reader;  // event bodies, read on the worker thread
+    store::queue& queue;
     docspace_reads& docspace;
     metrics::registry& registry;
     const std::atomic<bool>& stopping;

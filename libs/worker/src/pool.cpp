@@ -53,12 +53,11 @@ store::job_end end_of(const store::job& job, attempt_end a, const config::worker
 
 struct pool::impl : std::enable_shared_from_this<impl> {
     asio::io_context& ctx;
-    store::writer& writer;
+    store::queue& queue;
     metrics::registry& registry;
     std::mutex runtime_mutex;
     std::shared_ptr<const runtime> rt;
     std::shared_ptr<docspace_reads> docspace;  // made at the first job, again when a reload changes it
-    std::unique_ptr<store::database> reader;  // event bodies, read on the worker thread
     std::mt19937_64 rng{std::random_device{}()};
     std::vector<std::unique_ptr<asio::steady_timer>> timers;
     std::atomic<bool> stopping{false};
@@ -67,29 +66,20 @@ struct pool::impl : std::enable_shared_from_this<impl> {
     std::condition_variable active_cv;
     int active = 0;  // coroutines still running, under active_mutex
 
-    impl(asio::io_context& c, store::writer& w, metrics::registry& r, std::shared_ptr<const runtime> runtime_)
-        : ctx(c), writer(w), registry(r), rt(std::move(runtime_)) {}
+    impl(asio::io_context& c, store::queue& q, metrics::registry& r, std::shared_ptr<const runtime> runtime_)
+        : ctx(c), queue(q), registry(r), rt(std::move(runtime_)) {}
 
     std::shared_ptr<const runtime> current() {
         std::lock_guard lock(runtime_mutex);
         return rt;
     }
 
-    // Runs `fn` on the writer thread; false (logged as `what`) when it threw. It returns only after `fn` ran, so
-    // `fn` may point into the caller's frame; the idle loops do (a shared_ptr copied at every idle tick is one
-    // more UBSan vptr check, and with the descriptors exhausted such a check aborts the dev build: hostile_test).
-    // Callers pass a named task (std::move(task)), never a lambda written in the co_await expression: GCC 12
-    // destroys a temporary argument of a coroutine call inside co_await twice (GCC PR 99576), which frees a
-    // captured shared_ptr under the coroutine's feet.
-    template <class Fn>
-    awaitable<bool> write(Fn fn, std::string_view what) {
-        try {
-            co_await writer.async_run(std::move(fn), asio::use_awaitable);
-            co_return true;
-        } catch (const std::exception& e) {
-            log::error(what, {{"error", e.what()}});
-            co_return false;
-        }
+    // A store call's answer, or nullopt with the failure logged as `what`.
+    template <class T>
+    static std::optional<T> logged(store::result<T> r, std::string_view what) {
+        if (r) return std::move(*r);
+        log::error(what, {{"error", r.error().message}, {"transient", r.error().transient()}});
+        return std::nullopt;
     }
 
     void wake_all() {
@@ -98,36 +88,21 @@ struct pool::impl : std::enable_shared_from_this<impl> {
 
     // ---- loops -------------------------------------------------------------------------------------
 
-    struct leased {
-        std::optional<store::job> job;
-        std::vector<store::step> steps;
-        std::optional<std::int64_t> next_due;
-        std::int64_t at = 0;
-    };
-
     awaitable<void> worker_loop(std::size_t index) {
         auto& timer = *timers[index];
         while (!stopping.load()) {
             const auto rt_now = current();
-            // One transaction leases the job and creates its step rows.
-            leased slot;
-            auto lease_task = [l = &slot, rt = rt_now.get()](store::database& db) {
-                    l->at = clock::now_ms();
-                    l->job = store::lease_next(db, l->at, rt->settings->workers.lease_ms);
-                    if (!l->job) {
-                        l->next_due = store::next_due(db);
-                        return;
-                    }
-                    if (auto idx = rt->matcher->find(l->job->rule)) {
-                        std::vector<std::string> names;
-                        for (const auto& a : rt->matcher->rule(*idx).actions) names.emplace_back(config::to_string(a.kind));
-                        l->steps = store::ensure_steps(db, l->job->id, names, l->at);
-                    }
-                };
-            const bool ok = co_await write(std::move(lease_task), "worker.lease_failed");
-            auto* l = &slot;
-            if (l->job) {
-                co_await run_and_record(*rt_now, *l->job, std::move(l->steps));
+            store::queue::step_names names = [rt = rt_now](const store::job& j) {
+                std::vector<std::string> out;
+                if (auto idx = rt->matcher->find(j.rule))
+                    for (const auto& a : rt->matcher->rule(*idx).actions) out.emplace_back(config::to_string(a.kind));
+                return out;
+            };
+            auto r = co_await queue.lease_next(rt_now->settings->workers.lease_ms, std::move(names));
+            const bool ok = static_cast<bool>(r);
+            auto found = logged(std::move(r), "worker.lease_failed");
+            if (found && found->leased) {
+                co_await run_and_record(*rt_now, *found->leased, std::move(found->steps));
                 continue;
             }
             // Idle until the next job is due, a wake(), or a 1 s poll (jobs retried from the CLI).
@@ -136,8 +111,8 @@ struct pool::impl : std::enable_shared_from_this<impl> {
             // (that worker leases again at once) or its retry comes due, so poll instead of leasing again
             // at once, which spun every idle worker through the writer for as long as the file's job ran.
             std::int64_t wait_ms = 1000;
-            if (l->next_due && ok && *l->next_due > l->at)
-                wait_ms = std::clamp<std::int64_t>(*l->next_due - clock::now_ms(), 0, 1000);
+            if (ok && found->next_due && *found->next_due > found->at)
+                wait_ms = std::clamp<std::int64_t>(*found->next_due - clock::now_ms(), 0, 1000);
             if (wait_ms == 0) continue;
             timer.expires_after(std::chrono::milliseconds(wait_ms));
             co_await timer.async_wait(tuple_awaitable);
@@ -149,28 +124,27 @@ struct pool::impl : std::enable_shared_from_this<impl> {
     awaitable<void> reaper_loop() {
         asio::steady_timer t(ctx);
         std::int64_t last_purge = clock::now_ms();
-        store::purge_counts purged;
-        int released = 0;
-        while (!stopping.load()) {
-            t.expires_after(std::chrono::seconds(1));
-            co_await t.async_wait(tuple_awaitable);
-            if (stopping.load()) break;
+        // A turn at start-up, then one a second. (Starting with a turn also makes every type the turn uses
+        // known to UBSan's vptr cache early: a first check later, with the descriptors exhausted, aborts the
+        // sanitizer build; hostile_test.)
+        for (bool first = true; !stopping.load(); first = false) {
+            if (!first) {
+                t.expires_after(std::chrono::seconds(1));
+                co_await t.async_wait(tuple_awaitable);
+                if (stopping.load()) break;
+            }
             const auto retention = current()->settings->retention;
             if (retention.succeeded_after_ms > 0 && clock::now_ms() - last_purge >= retention.interval_ms) {
                 last_purge = clock::now_ms();
-                const auto older_than = last_purge - retention.succeeded_after_ms;
-                const auto forget_before = last_purge - retention.dedup_window_ms;
-                auto purge_task = [&purged, older_than, forget_before](store::database& db) {
-                    purged = store::purge(db, {store::job_state::succeeded, store::job_state::skipped}, older_than,
-                                          forget_before);
-                };
-                const auto& c = purged;
-                if (co_await write(std::move(purge_task), "retention.purge_failed") && c.jobs + c.events + c.forgotten > 0)
-                    log::info("retention.purged", {{"jobs", c.jobs}, {"events", c.events}, {"forgotten", c.forgotten}});
+                const std::vector<store::job_state> finished{store::job_state::succeeded, store::job_state::skipped};
+                auto r = co_await queue.purge(finished, last_purge - retention.succeeded_after_ms,
+                                              last_purge - retention.dedup_window_ms);
+                if (auto c = logged(std::move(r), "retention.purge_failed"); c && c->jobs + c->events + c->forgotten > 0)
+                    log::info("retention.purged", {{"jobs", c->jobs}, {"events", c->events}, {"forgotten", c->forgotten}});
             }
-            auto release_task = [&released](store::database& db) { released = store::release_expired(db, clock::now_ms()); };
-            if (co_await write(std::move(release_task), "worker.reaper_failed") && released > 0) {
-                log::warn("jobs.leases_expired", {{"count", released}});
+            auto r = co_await queue.release_expired();
+            if (auto n = logged(std::move(r), "worker.reaper_failed"); n && *n > 0) {
+                log::warn("jobs.leases_expired", {{"count", *n}});
                 wake_all();
             }
         }
@@ -183,25 +157,22 @@ struct pool::impl : std::enable_shared_from_this<impl> {
         auto ds = docspace_for(rt_now);  // this attempt's, even if a reload replaces it meanwhile
         attempt_end a;
         try {
-            a = co_await run_attempt({writer, *reader, *ds, registry, stopping}, rt_now, job, std::move(steps));
+            a = co_await run_attempt({queue, *ds, registry, stopping}, rt_now, job, std::move(steps));
         } catch (const std::exception& e) {
             a = attempt_end{retry(fmt::format("internal error: {}", e.what()))};
         }
         if (a.released) co_return;
         const auto now = clock::now_ms();
-        const auto end = std::make_shared<const store::job_end>(end_of(job, std::move(a), rt_now.settings->workers, rng, now));
-        auto recorded = std::make_shared<bool>(false);
-        auto record_task = [end, recorded, l = store::lease_of(job), now](store::database& db) {
-            *recorded = store::finish_job(db, l, *end, now);
-        };
-        if (!co_await write(std::move(record_task), "job.record_failed"))
-            co_return;  // the lease will expire and the job run again; its finished steps are not repeated
+        const auto end = end_of(job, std::move(a), rt_now.settings->workers, rng, now);
+        auto r = co_await queue.finish_job(store::lease_of(job), end);
+        const auto recorded = logged(std::move(r), "job.record_failed");
+        if (!recorded) co_return;  // the lease will expire and the job run again; its finished steps are not repeated
         if (!*recorded) {
             log::warn("job.lease_lost", {{"job", job.id}, {"attempt", job.attempts}});
             co_return;
         }
-        const auto state = store::to_string(end->state);
-        const bool retrying = end->state == store::job_state::retrying;
+        const auto state = store::to_string(end.state);
+        const bool retrying = end.state == store::job_state::retrying;
         registry
             .get_counter("spacehook_job_runs_total", "Job attempts, by rule and outcome.",
                          {{"rule", job.rule}, {"result", std::string(retrying ? "retry" : state)}})
@@ -213,9 +184,9 @@ struct pool::impl : std::enable_shared_from_this<impl> {
                                    {"ms", std::chrono::duration_cast<std::chrono::milliseconds>(
                                               std::chrono::steady_clock::now() - started_at)
                                               .count()}};
-        if (end->reason) fields["reason"] = *end->reason;
-        if (retrying) fields["retry_in_ms"] = end->run_at - now;
-        if (end->state == store::job_state::dead) log::error("job.finished", std::move(fields));
+        if (end.reason) fields["reason"] = *end.reason;
+        if (retrying) fields["retry_in_ms"] = end.run_at - now;
+        if (end.state == store::job_state::dead) log::error("job.finished", std::move(fields));
         else if (retrying) log::warn("job.finished", std::move(fields));
         else log::info("job.finished", std::move(fields));
     }
@@ -252,15 +223,14 @@ void count_docspace_requests(docspace::client& c, metrics::registry& registry) {
     };
 }
 
-pool::pool(asio::io_context& ctx, store::writer& writer, metrics::registry& registry, std::shared_ptr<const runtime> rt)
-    : impl_(std::make_shared<impl>(ctx, writer, registry, std::move(rt))) {}
+pool::pool(asio::io_context& ctx, store::queue& queue, metrics::registry& registry, std::shared_ptr<const runtime> rt)
+    : impl_(std::make_shared<impl>(ctx, queue, registry, std::move(rt))) {}
 
 pool::~pool() { stop(); }
 
 void pool::start() {
     auto self = impl_;
     if (self->started.exchange(true)) return;
-    self->reader = std::make_unique<store::database>(self->writer.path(), store::open_options{.read_only = true});
     const auto n = self->current()->settings->workers.concurrency;
     for (unsigned i = 0; i < n; ++i) self->timers.push_back(std::make_unique<asio::steady_timer>(self->ctx));
     auto on_done = [self](std::exception_ptr e) { self->coroutine_ended(e); };

@@ -459,6 +459,7 @@ TEST_SUITE("backfill") {
         CHECK(w.scalar("SELECT count(*) FROM events") == 0);  // nothing half-stored
 
         auto next = test::run_cli(w.dir, {"events", "backfill", "--config", w.cfg, "--json"});
+        INFO(next.err);
         REQUIRE(next.exit_code == 0);
         CHECK(boost::json::parse(next.out).at("ingested").as_int64() == 120);
         CHECK(w.scalar("SELECT count(*) FROM events") == 120);

@@ -2,6 +2,7 @@
 #include "spacehook/store/jobs.hpp"
 #include "spacehook/store/migrate.hpp"
 #include "spacehook/store/writer.hpp"
+#include "deliveries.hpp"
 #include "test_support.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -15,16 +16,8 @@
 using namespace spacehook;
 
 namespace {
-store::delivery make_delivery(const std::string& event_id, std::vector<std::string> rules = {}) {
-    store::delivery d;
-    d.path = "/hook";
-    d.webhook_id = "7";
-    d.event_id = event_id;
-    d.trigger = "file.uploaded";
-    d.body = R"({"event":{"id":)" + event_id + "}}";
-    d.received_at = 1000;
-    for (auto& r : rules) d.jobs.push_back({r, "file:1"});
-    return d;
+store::delivery make_delivery(const std::string& event_id, const std::vector<std::string>& rules = {}) {
+    return test::stored_delivery(event_id, rules);
 }
 
 std::int64_t count(store::database& db, const char* sql) {

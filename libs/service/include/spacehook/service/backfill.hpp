@@ -26,7 +26,7 @@ namespace spacehook::metrics {
 class registry;
 }
 namespace spacehook::store {
-class writer;
+class queue;
 }
 
 namespace spacehook::service {
@@ -66,7 +66,7 @@ class backfiller {
 public:
     // Runs its DocSpace requests on `ex`, which must be single-threaded. `registry` may be null (the CLI):
     // otherwise the pass updates spacehook_backfill_* and spacehook_docspace_webhook_enabled.
-    backfiller(asio::any_io_executor ex, const config::docspace_settings& docspace, store::writer& writer,
+    backfiller(asio::any_io_executor ex, const config::docspace_settings& docspace, store::queue& queue,
                metrics::registry* registry);
     ~backfiller();
     backfiller(const backfiller&) = delete;

@@ -2,12 +2,12 @@
 // queue, run one attempt each (src/job_runner.cpp: the event, the rule, the steps in src/actions.cpp) and
 // record how it ended in one transition: succeeded, skipped (with the reason), retrying (backoff with full
 // jitter, Retry-After honoured) or dead (permanent error, or out of attempts). A reaper coroutine returns
-// expired leases and applies retention. All database writes go through the store's writer.
+// expired leases and applies retention. Everything it asks of the database goes through store::queue.
 #ifndef SPACEHOOK_WORKER_POOL_HPP
 #define SPACEHOOK_WORKER_POOL_HPP
 
 #include "spacehook/metrics/registry.hpp"
-#include "spacehook/store/writer.hpp"
+#include "spacehook/store/queue.hpp"
 #include "spacehook/worker/runtime.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -26,9 +26,9 @@ void count_docspace_requests(docspace::client& c, metrics::registry& registry);
 
 class pool {
 public:
-    // Nothing runs until start(). `ctx` must be run by exactly one thread; `writer` and `registry` outlive
+    // Nothing runs until start(). `ctx` must be run by exactly one thread; `queue` and `registry` outlive
     // the pool.
-    pool(boost::asio::io_context& ctx, store::writer& writer, metrics::registry& registry,
+    pool(boost::asio::io_context& ctx, store::queue& queue, metrics::registry& registry,
          std::shared_ptr<const runtime> rt);
     ~pool();
     pool(const pool&) = delete;

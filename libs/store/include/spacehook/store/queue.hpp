@@ -1,0 +1,124 @@
+// The store as the running service uses it: deliveries in, jobs leased and moved through their states, all
+// asynchronous and typed. This is the seam for a second backend (PostgreSQL, issue F); the SQLite
+// implementation (make_sqlite_queue) runs every call as a task of the group-commit writer.
+//
+// Contract of every call:
+// - it completes on the calling coroutine's executor, which must be single-threaded (an io_context run by
+//   one thread, or a strand);
+// - it never throws for what the database says: the answer is a value or a store::failure;
+// - it has a deadline (queue_options, or the call's own): past it the caller gets failure::kind::timed_out
+//   and may go on; the task still runs later, on inputs it owns (nothing points into the caller's frame).
+//   Every transition is written so that running late is harmless: lease-checked transitions of a job whose
+//   lease expired change nothing, a late delivery insert makes DocSpace's retry a duplicate.
+#ifndef SPACEHOOK_STORE_QUEUE_HPP
+#define SPACEHOOK_STORE_QUEUE_HPP
+
+#include "spacehook/core/asio.hpp"
+#include "spacehook/store/events.hpp"
+#include "spacehook/store/jobs.hpp"
+
+#include <chrono>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace spacehook::store {
+
+class writer;
+
+// Why a call did not answer with a value, classified here once.
+struct failure {
+    enum class kind {
+        unavailable,  // busy or locked past busy_timeout, disk full, I/O error, unreachable: try again later
+        timed_out,    // no answer within the deadline (a stalled fsync): try again later
+        broken,       // a statement or the data is wrong: retrying will not help
+    };
+    kind what = kind::broken;
+    std::string message;
+
+    bool transient() const { return what != kind::broken; }
+};
+
+// The failure an exception from the SQLite layer (or anything else thrown by a task) stands for.
+failure failure_of(std::exception_ptr e);
+
+template <class T>
+class result {
+public:
+    // Default: a failure "no value" (so a result can be a co_spawn completion value).
+    result() : v_(std::in_place_index<1>, failure{failure::kind::broken, "no value"}) {}
+    result(T value) : v_(std::in_place_index<0>, std::move(value)) {}
+    result(failure f) : v_(std::in_place_index<1>, std::move(f)) {}
+
+    explicit operator bool() const { return v_.index() == 0; }
+    T& operator*() { return std::get<0>(v_); }
+    const T& operator*() const { return std::get<0>(v_); }
+    T* operator->() { return &std::get<0>(v_); }
+    const T* operator->() const { return &std::get<0>(v_); }
+    const failure& error() const { return std::get<1>(v_); }
+
+private:
+    std::variant<T, failure> v_;
+};
+
+// What lease_next found: a job (running under its new lease) with its step rows, or none and when the next
+// one is due.
+struct lease_found {
+    std::optional<job> leased;
+    std::vector<step> steps;
+    std::optional<std::int64_t> next_due;
+    std::int64_t at = 0;  // the time the lease was taken with
+};
+
+struct queue_options {
+    std::chrono::milliseconds deadline{10000};  // for every call that takes none of its own
+};
+
+class queue {
+public:
+    virtual ~queue() = default;
+
+    // ---- deliveries (the front door, the backfill pass) ----
+    virtual awaitable<result<insert_result>> insert_delivery(delivery&& d) = 0;
+    // Several deliveries in one transaction, in order.
+    virtual awaitable<result<std::vector<insert_result>>> insert_deliveries(std::vector<delivery>&& ds) = 0;
+    // A write that changes one small row: it fails while the database cannot be written (for /readyz).
+    virtual awaitable<result<bool>> probe_write(std::chrono::milliseconds deadline) = 0;
+
+    // ---- reads ----
+    // The stored event (its body included) a job was made for.
+    virtual awaitable<result<std::optional<event_record>>> get_event(std::int64_t row) = 0;
+    // Backfill's look-ups: (webhook id, path) stored since `since_ms` (events.hpp), and whether an event is stored.
+    using webhook_paths = std::vector<std::pair<std::string, std::string>>;
+    virtual awaitable<result<webhook_paths>> webhooks_seen(std::int64_t since_ms) = 0;
+    virtual awaitable<result<bool>> event_known(const std::string& webhook_id, const std::string& event_id) = 0;
+
+    // ---- jobs (the worker pool) ----
+    // The action names of a leased job's rule, for its step rows; empty when the rule is unknown.
+    using step_names = std::function<std::vector<std::string>(const job&)>;
+    virtual awaitable<result<lease_found>> lease_next(std::int64_t lease_ms, step_names names) = 0;
+    virtual awaitable<result<std::vector<step>>> ensure_steps(std::int64_t job_id, const std::vector<std::string>& names) = 0;
+    // Transitions of a leased job: true when done, false when the lease is no longer held (jobs.hpp).
+    virtual awaitable<result<bool>> extend_lease(lease l, std::int64_t lease_until) = 0;
+    virtual awaitable<result<bool>> start_step(lease l, int idx, const std::string& note) = 0;
+    virtual awaitable<result<bool>> set_step_operation(lease l, int idx, const std::string& operation) = 0;
+    virtual awaitable<result<bool>> finish_step(lease l, const step_end& end) = 0;
+    virtual awaitable<result<bool>> finish_job(lease l, const job_end& end) = 0;
+    virtual awaitable<result<bool>> release_job(lease l) = 0;
+    // Expired leases become due again (or dead); returns how many.
+    virtual awaitable<result<int>> release_expired() = 0;
+    virtual awaitable<result<purge_counts>> purge(const std::vector<job_state>& states, std::int64_t older_than,
+                                                 std::int64_t forget_before) = 0;
+};
+
+// Over `w`, which must outlive the queue and every call's task. Reads run on the caller's thread on a read-only
+// connection of the queue's (WAL: they never wait for the writer), one caller at a time.
+std::unique_ptr<queue> make_sqlite_queue(writer& w, queue_options options = {});
+
+}  // namespace spacehook::store
+
+#endif

@@ -1,0 +1,109 @@
+// store::queue over SQLite: answers are values or classified failures, never exceptions, and a call that
+// passes its deadline gives up waiting while its write still lands.
+#include "spacehook/store/events.hpp"
+#include "spacehook/store/jobs.hpp"
+#include "spacehook/store/queue.hpp"
+#include "spacehook/store/writer.hpp"
+#include "deliveries.hpp"
+#include "test_support.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <doctest/doctest.h>
+
+using namespace spacehook;
+using namespace std::chrono_literals;
+
+namespace {
+
+store::delivery delivery(const std::string& event_id) { return test::stored_delivery(event_id, {"rule"}); }
+
+// Runs `make()` (a coroutine) to completion on a fresh io_context and returns its answer.
+template <class Make>
+auto run(Make make) {
+    boost::asio::io_context ctx;
+    auto f = boost::asio::co_spawn(ctx, make(), boost::asio::use_future);
+    ctx.run();
+    return f.get();
+}
+
+std::int64_t scalar(const std::string& path, const char* sql) { return test::count_rows(path, sql); }
+
+}  // namespace
+
+TEST_SUITE("store queue") {
+    TEST_CASE("a delivery is stored once: accepted, then duplicate") {
+        test::temp_dir dir;
+        store::writer w({.path = dir.file("q.db")});
+        auto q = store::make_sqlite_queue(w);
+        auto first = run([&]() -> awaitable<store::result<store::insert_result>> { co_return co_await q->insert_delivery(delivery("1")); });
+        auto again = run([&]() -> awaitable<store::result<store::insert_result>> { co_return co_await q->insert_delivery(delivery("1")); });
+        REQUIRE(first);
+        REQUIRE(again);
+        CHECK(first->outcome == store::insert_outcome::accepted);
+        CHECK(first->jobs_created == 1);
+        CHECK(again->outcome == store::insert_outcome::duplicate);
+        CHECK(scalar(dir.file("q.db"), "SELECT count(*) FROM jobs") == 1);
+    }
+
+    TEST_CASE("past its deadline a call answers timed_out, and its write lands once the database frees") {
+        test::temp_dir dir;
+        const auto path = dir.file("q.db");
+        store::writer w({.path = path, .busy_timeout_ms = 30000});
+        auto q = store::make_sqlite_queue(w);
+        store::database locker(path);
+        locker.exec("BEGIN IMMEDIATE");  // the writer's BEGIN now waits (busy_timeout) as behind a stalled fsync
+        boost::asio::io_context ctx;
+        auto f = boost::asio::co_spawn(
+            ctx, [&]() -> awaitable<store::result<bool>> { co_return co_await q->probe_write(200ms); }, boost::asio::use_future);
+        while (f.wait_for(0s) != std::future_status::ready) ctx.run_one();
+        auto r = f.get();
+        REQUIRE_FALSE(r);
+        CHECK(r.error().what == store::failure::kind::timed_out);
+        CHECK(r.error().transient());
+        CHECK(scalar(path, "SELECT count(*) FROM store_state WHERE key = 'ready_probe'") == 0);
+        locker.exec("ROLLBACK");
+        // The caller's coroutine is gone; the task it left runs on inputs it owns, and its completion (work the
+        // io_context still counts) finds no one waiting: run() returns once the writer answered.
+        ctx.run();
+        CHECK(scalar(path, "SELECT count(*) FROM store_state WHERE key = 'ready_probe'") == 1);
+    }
+
+    TEST_CASE("a database locked past busy_timeout answers unavailable, a wrong transition broken") {
+        test::temp_dir dir;
+        const auto path = dir.file("q.db");
+        store::writer w({.path = path, .busy_timeout_ms = 100});
+        auto q = store::make_sqlite_queue(w);
+        {
+            store::database locker(path);
+            locker.exec("BEGIN IMMEDIATE");
+            auto r = run([&]() -> awaitable<store::result<store::insert_result>> { co_return co_await q->insert_delivery(delivery("1")); });
+            REQUIRE_FALSE(r);
+            CHECK(r.error().what == store::failure::kind::unavailable);
+            CHECK(r.error().transient());
+            locker.exec("ROLLBACK");
+        }
+        auto stored = run([&]() -> awaitable<store::result<store::insert_result>> { co_return co_await q->insert_delivery(delivery("1")); });
+        REQUIRE(stored);
+        auto leased = run([&]() -> awaitable<store::result<store::lease_found>> {
+            co_return co_await q->lease_next(60000, [](const store::job&) { return std::vector<std::string>{"notify"}; });
+        });
+        REQUIRE(leased);
+        REQUIRE(leased->leased);
+        CHECK(leased->steps.size() == 1);
+        const auto l = store::lease_of(*leased->leased);
+        auto wrong = run([&]() -> awaitable<store::result<bool>> { co_return co_await q->finish_job(l, {.state = store::job_state::queued}); });
+        REQUIRE_FALSE(wrong);
+        CHECK(wrong.error().what == store::failure::kind::broken);
+        CHECK_FALSE(wrong.error().transient());
+        auto right = run([&]() -> awaitable<store::result<bool>> { co_return co_await q->finish_job(l, {.state = store::job_state::succeeded}); });
+        REQUIRE(right);
+        CHECK(*right);
+        auto ev = run([&]() -> awaitable<store::result<std::optional<store::event_record>>> { co_return co_await q->get_event(stored->event_row); });
+        REQUIRE(ev);
+        REQUIRE(*ev);
+        CHECK((*ev)->event_id == "1");
+    }
+}
