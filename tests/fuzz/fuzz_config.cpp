@@ -12,6 +12,7 @@
 #include "spacehook/config/load.hpp"
 #include "spacehook/rules/matcher.hpp"
 #include "spacehook/rules/template.hpp"
+#include "spacehook/rules/title_pattern.hpp"
 
 #include <cstdint>
 #include <cstdio>
@@ -103,8 +104,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view text(reinterpret_cast<const char*>(data), size);
     static const config::env_lookup env = fixed_env;
     static const config::template_checker checker = rules::check_template;
+    static const config::title_checker titles = rules::check_title;
 
-    const auto res = config::load(text, env, checker);
+    const auto res = config::load(text, env, checker, titles);
     for (const auto& p : res.problems) {
         FUZZ_CHECK(!p.path.empty() && p.path[0] == '$');
         FUZZ_CHECK(!p.message.empty());

@@ -2,6 +2,7 @@
 #include "commands.hpp"
 #include "spacehook/config/load.hpp"
 #include "spacehook/rules/template.hpp"
+#include "spacehook/rules/title_pattern.hpp"
 
 #include <cstdlib>
 
@@ -10,7 +11,7 @@
 namespace spacehook::cli {
 
 config::settings load_config(const std::string& file) {
-    auto res = config::load_file(file, config::process_env(), rules::check_template);
+    auto res = config::load_file(file, config::process_env(), rules::check_template, rules::check_title);
     if (!res.ok()) {
         std::string msg = fmt::format("{} has {} problem{}:", file, res.problems.size(), res.problems.size() == 1 ? "" : "s");
         for (const auto& p : res.problems) msg += fmt::format("\n  {}: {}", p.path, p.message);

@@ -12,7 +12,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <initializer_list>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -410,50 +409,7 @@ void read_channels(const json::value& v, reader& r, std::vector<channel_settings
     }
 }
 
-// libstdc++'s regex compiler reads the digits of a {n,m} count or of a \N back-reference into a long with no
-// overflow check: undefined behaviour from 19 digits on (found by tests/fuzz/fuzz_config). No title pattern needs
-// a count or a group number that long, so such patterns are refused before they reach std::regex (the rules
-// library compiles only patterns that loaded).
-constexpr std::size_t max_regex_number_digits = 6;
-
-bool has_oversized_regex_number(std::string_view re) {
-    auto digits_at = [&](std::size_t i) {
-        std::size_t n = 0;
-        while (i + n < re.size() && re[i + n] >= '0' && re[i + n] <= '9') ++n;
-        return n;
-    };
-    bool in_class = false;  // inside [...], where '{' is a literal (ECMAScript: the first ']' closes it)
-    for (std::size_t i = 0; i < re.size(); ++i) {
-        const char c = re[i];
-        if (c == '\\') {
-            if (digits_at(i + 1) > max_regex_number_digits) return true;  // \N, also inside a class
-            ++i;
-        } else if (in_class) {
-            in_class = c != ']';
-        } else if (c == '[') {
-            in_class = true;
-        } else if (c == '{') {
-            const std::size_t low = digits_at(i + 1);
-            if (low > max_regex_number_digits) return true;
-            if (i + 1 + low < re.size() && re[i + 1 + low] == ',' && digits_at(i + 2 + low) > max_regex_number_digits)
-                return true;
-        }
-    }
-    return false;
-}
-
-// \1 ... \9 anywhere (an escaped backslash does not count). Back-references need a backtracking matcher, whose
-// time grows exponentially with the title on patterns such as ^(a|a)+\1b$; rules::title_pattern refuses them too.
-bool has_back_reference(std::string_view re) {
-    for (std::size_t i = 0; i + 1 < re.size(); ++i) {
-        if (re[i] != '\\') continue;
-        if (re[i + 1] >= '1' && re[i + 1] <= '9') return true;
-        ++i;
-    }
-    return false;
-}
-
-void read_title(const json::value& v, const std::string& p, reader& r, rule_filter& f) {
+void read_title(const json::value& v, const std::string& p, reader& r, const title_checker& check, rule_filter& f) {
     auto* o = r.object(v, p);
     if (!o) return;
     r.known_keys(*o, p, {"prefix", "suffix", "glob", "regex", "case"});
@@ -472,22 +428,10 @@ void read_title(const json::value& v, const std::string& p, reader& r, rule_filt
     r.str(*o, "case", p, cs);
     if (cs == "sensitive") t.case_sensitive = true;
     else if (cs != "insensitive") r.fail(p + ".case", "must be \"sensitive\" or \"insensitive\"");
-    if (t.kind == title_match::regex && kinds == 1) {
-        if (has_back_reference(t.pattern)) {
-            r.fail(p + ".regex", "back-references (\\1 ... \\9) are not supported in title regexes: matching one "
-                                 "could take time exponential in the title's length");
-        } else if (has_oversized_regex_number(t.pattern)) {
-            r.fail(p + ".regex", fmt::format("invalid regular expression: a repeat count or back-reference number "
-                                             "has more than {} digits",
-                                             max_regex_number_digits));
-        } else {
-            try {
-                std::regex re(t.pattern, std::regex::ECMAScript);
-            } catch (const std::regex_error& e) {
-                r.fail(p + ".regex", fmt::format("invalid regular expression: {}", e.what()));
-            }
-        }
-    }
+    // Whether the pattern compiles (and is safe to match) is the rules library's to say: it is the one that
+    // compiles it.
+    if (kinds == 1 && check)
+        if (auto why = check(t)) r.fail(p + (t.kind == title_match::regex ? ".regex" : ""), *why);
     f.title = std::move(t);
 }
 
@@ -539,7 +483,8 @@ void read_action(const json::value& v, const std::string& p, reader& r, const te
     }
 }
 
-void read_rules(const json::value& v, reader& r, const template_checker& tc, std::vector<rule>& out) {
+void read_rules(const json::value& v, reader& r, const template_checker& tc, const title_checker& title_check,
+                std::vector<rule>& out) {
     auto* a = r.array(v, "$.rules");
     if (!a) return;
     std::set<std::string> names;
@@ -568,7 +513,7 @@ void read_rules(const json::value& v, reader& r, const template_checker& tc, std
                 r.known_keys(*wo, wp, {"in_folder", "in_room", "title"});
                 if (auto* f = wo->if_contains("in_folder")) ru.when.in_folder = r.id(*f, wp + ".in_folder");
                 if (auto* f = wo->if_contains("in_room")) ru.when.in_room = r.id(*f, wp + ".in_room");
-                if (auto* t = wo->if_contains("title")) read_title(*t, wp + ".title", r, ru.when);
+                if (auto* t = wo->if_contains("title")) read_title(*t, wp + ".title", r, title_check, ru.when);
             }
         }
         if (auto* d = o->if_contains("do")) {
@@ -587,7 +532,8 @@ void read_rules(const json::value& v, reader& r, const template_checker& tc, std
 
 }  // namespace
 
-load_result load(std::string_view json_text, const env_lookup& env, const template_checker& template_check) {
+load_result load(std::string_view json_text, const env_lookup& env, const template_checker& template_check,
+                 const title_checker& title_check) {
     load_result res;
     reader r(res.problems);
     json::parse_options opts;
@@ -614,7 +560,7 @@ load_result load(std::string_view json_text, const env_lookup& env, const templa
     if (auto* v = o->if_contains("workers")) read_workers(*v, r, s.workers);
     if (auto* v = o->if_contains("retention")) read_retention(*v, r, s.retention);
     if (auto* v = o->if_contains("channels")) read_channels(*v, r, s.channels);
-    if (auto* v = o->if_contains("rules")) read_rules(*v, r, template_check, s.rules);
+    if (auto* v = o->if_contains("rules")) read_rules(*v, r, template_check, title_check, s.rules);
     if (s.retention.dedup_window_ms < 3'600'000) r.fail("$.retention.dedup_window", "must be at least 1h");
     else if (s.docspace.backfill.enabled && !s.docspace.base_url.empty() &&
              s.retention.dedup_window_ms < s.docspace.backfill.horizon_ms)
@@ -630,7 +576,8 @@ load_result load(std::string_view json_text, const env_lookup& env, const templa
     return res;
 }
 
-load_result load_file(const std::string& file, const env_lookup& env, const template_checker& template_check) {
+load_result load_file(const std::string& file, const env_lookup& env, const template_checker& template_check,
+                      const title_checker& title_check) {
     std::ifstream in(file, std::ios::binary);
     if (!in) {
         load_result res;
@@ -639,7 +586,7 @@ load_result load_file(const std::string& file, const env_lookup& env, const temp
     }
     std::stringstream ss;
     ss << in.rdbuf();
-    return load(ss.str(), env, template_check);
+    return load(ss.str(), env, template_check, title_check);
 }
 
 namespace {

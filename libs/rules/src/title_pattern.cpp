@@ -360,9 +360,70 @@ std::wstring fold_regex(const std::u32string& p) {
     return out;
 }
 
+// libstdc++'s regex compiler reads the digits of a {n,m} count or of a \N back-reference into a long with no
+// overflow check: undefined behaviour from 19 digits on (found by tests/fuzz/fuzz_config). No title pattern needs
+// a count or a group number that long, so such patterns are refused before they reach std::regex.
+constexpr std::size_t max_regex_number_digits = 6;
+
+bool has_oversized_regex_number(std::string_view re) {
+    auto digits_at = [&](std::size_t i) {
+        std::size_t n = 0;
+        while (i + n < re.size() && re[i + n] >= '0' && re[i + n] <= '9') ++n;
+        return n;
+    };
+    bool in_class = false;  // inside [...], where '{' is a literal (ECMAScript: the first ']' closes it)
+    for (std::size_t i = 0; i < re.size(); ++i) {
+        const char c = re[i];
+        if (c == '\\') {
+            if (digits_at(i + 1) > max_regex_number_digits) return true;  // \N, also inside a class
+            ++i;
+        } else if (in_class) {
+            in_class = c != ']';
+        } else if (c == '[') {
+            in_class = true;
+        } else if (c == '{') {
+            const std::size_t low = digits_at(i + 1);
+            if (low > max_regex_number_digits) return true;
+            if (i + 1 + low < re.size() && re[i + 1 + low] == ',' && digits_at(i + 2 + low) > max_regex_number_digits)
+                return true;
+        }
+    }
+    return false;
+}
+
+// \1 ... \9 anywhere (an escaped backslash does not count).
+bool has_back_reference(std::string_view re) {
+    for (std::size_t i = 0; i + 1 < re.size(); ++i) {
+        if (re[i] != '\\') continue;
+        if (re[i + 1] >= '1' && re[i + 1] <= '9') return true;
+        ++i;
+    }
+    return false;
+}
+
+constexpr std::string_view back_reference_refused =
+    "back-references (\\1 ... \\9) are not supported in title regexes: matching one could take time exponential "
+    "in the title's length";
+
 }  // namespace
 
+std::optional<std::string> check_title(const config::title_filter& filter) {
+    title_pattern t(filter);
+    if (t.error().empty()) return std::nullopt;
+    return t.error();
+}
+
 void title_pattern::compile_regex() {
+    // Refused before std::regex sees them: a back-reference (see below) and a number std::regex would overflow.
+    if (has_back_reference(filter_.pattern)) {
+        error_ = std::string(back_reference_refused);
+        return;
+    }
+    if (has_oversized_regex_number(filter_.pattern)) {
+        error_ = fmt::format("invalid regular expression: a repeat count or back-reference number has more than {} digits",
+                             max_regex_number_digits);
+        return;
+    }
     static_assert(sizeof(wchar_t) == 4, "regex titles are matched as UTF-32 wchar_t");
     const std::u32string pattern = decode(filter_.pattern);
     const std::wstring as_written(pattern.begin(), pattern.end());
@@ -378,7 +439,7 @@ void title_pattern::compile_regex() {
             body = as_written;
         }
     } catch (const std::regex_error& e) {
-        error_ = fmt::format("regex \"{}\" does not compile: {}", filter_.pattern, e.what());
+        error_ = fmt::format("invalid regular expression \"{}\": {}", filter_.pattern, e.what());
         return;
     }
 #ifdef __GLIBCXX__
@@ -397,12 +458,8 @@ void title_pattern::compile_regex() {
     try {
         h.re = std::wregex(body, bfs);
     } catch (const std::regex_error& e) {
-        if (e.code() == std::regex_constants::error_complexity)
-            error_ = fmt::format("regex \"{}\" uses a back-reference (\\1 ... \\9); title regexes do not support "
-                                 "them, since matching one could take time exponential in the title's length",
-                                 filter_.pattern);
-        else
-            error_ = fmt::format("regex \"{}\" does not compile: {}", filter_.pattern, e.what());
+        if (e.code() == std::regex_constants::error_complexity) error_ = std::string(back_reference_refused);
+        else error_ = fmt::format("invalid regular expression \"{}\": {}", filter_.pattern, e.what());
         return;
     }
     try {

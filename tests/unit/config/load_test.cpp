@@ -1,5 +1,6 @@
 #include "spacehook/config/load.hpp"
 #include "spacehook/rules/template.hpp"
+#include "spacehook/rules/title_pattern.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
@@ -66,7 +67,7 @@ config::load_result load_regex(const std::string& pattern) {
       "rules": [{"name": "r", "on": ["*"], "if": {"title": {"regex": )" +
                             boost::json::serialize(boost::json::string(pattern)) +
                             R"(}}, "do": [{"comment": {"text": "x"}}]}]})",
-                        env({}));
+                        env({}), rules::check_template, rules::check_title);
 }
 }  // namespace
 
@@ -108,7 +109,7 @@ TEST_SUITE("config load") {
           "rules": [{"name": "r", "on": ["uploaded"], "if": {"in_folder": -3, "title": {"regex": "("}},
                      "do": [{"notify": {"channel": "nope", "subject": "{{file.titel}}"}}, {"explode": {}}]}]
         })",
-                              env({}), rules::check_template);
+                              env({}), rules::check_template, rules::check_title);
         CHECK(has_problem(r, "$.bogus", "unknown key"));
         CHECK(has_problem(r, "$.server.listen", "host:port"));
         CHECK(has_problem(r, "$.server.max_body_bytes", "integer"));
@@ -218,6 +219,21 @@ TEST_SUITE("config load") {
         CHECK(with(R"(, "backfill": false)", R"(, "retention": {"dedup_window": "2h"})").ok());
         CHECK(has_problem(with(R"(, "backfill": false)", R"(, "retention": {"dedup_window": "5m"})"),
                           "$.retention.dedup_window", "at least 1h"));
+    }
+
+    TEST_CASE("title patterns are judged by the title checker alone (rules::check_title), once") {
+        const std::string cfg = R"({"database": "/tmp/r.db", "webhooks": [{"path": "/h", "secrets": []}],
+          "docspace": {"base_url": "http://127.0.0.1:9", "api_key": "k"},
+          "rules": [{"name": "r", "on": ["*"], "if": {"title": {"regex": "("}}, "do": [{"comment": {"text": "x"}}]}]})";
+        CHECK(config::load(cfg, env({})).ok());  // the loader itself has no regex engine
+        int calls = 0;
+        auto r = config::load(cfg, env({}), {}, [&](const config::title_filter& f) -> std::optional<std::string> {
+            ++calls;
+            return "no: " + f.pattern;
+        });
+        CHECK(calls == 1);
+        CHECK(has_problem(r, "$.rules[0].if.title.regex", "no: ("));
+        CHECK(has_problem(load_regex("("), "$.rules[0].if.title.regex", "invalid regular expression"));
     }
 
     TEST_CASE("a title regex with an overlong repeat count or back-reference number is refused before std::regex") {

@@ -27,10 +27,15 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <optional>
 #include <string_view>
 #include <vector>
 
 namespace spacehook::rules {
+
+// The title filter's error (title_pattern::error()) or nullopt: the config loader's title_checker
+// (config/load.hpp), so `check` refuses what the matcher could not run.
+std::optional<std::string> check_title(const config::title_filter& filter);
 
 class title_pattern {
 public:
