@@ -142,6 +142,48 @@ TEST_SUITE("serve binary") {
         CHECK(serve.stop() == 0);
     }
 
+    TEST_CASE("SIGHUP applies a new shutdown grace and names the settings that need a restart") {
+        setenv("TEST_WEBHOOK_SECRET", secret.c_str(), 1);
+        test::temp_dir dir;
+        // An SMTP server that accepts and never greets: a notify step waits on it for the channel's timeout.
+        boost::asio::io_context io;
+        boost::asio::ip::tcp::acceptor silent(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+        auto config = [&](int grace_ms, int concurrency) {
+            return fmt::format(R"({{
+              "server": {{"listen": "127.0.0.1:0", "threads": 2}},
+              "database": "{}",
+              "docspace": {{"base_url": "http://127.0.0.1:9", "api_key": "k", "ignore_own_events": false, "backfill": false}},
+              "webhooks": [{{"path": "/docspace/webhook", "secrets": ["${{TEST_WEBHOOK_SECRET}}"]}}],
+              "workers": {{"shutdown_grace_ms": {}, "concurrency": {}}},
+              "channels": {{"mail": {{"type": "smtp", "url": "smtp://127.0.0.1:{}", "from": "a@example.com",
+                                      "to": ["b@example.com"], "timeout_ms": 60000}}}},
+              "rules": [{{"name": "mail-uploads", "on": ["file.uploaded"], "do": [{{"notify": {{"channel": "mail", "subject": "x"}}}}]}}]
+            }})",
+                               dir.file("spacehook.db"), grace_ms, concurrency, silent.local_endpoint().port());
+        };
+        const auto cfg = dir.file("config.json");
+        std::ofstream(cfg) << config(60000, 2);
+        test::serve_process serve(dir, cfg);
+        REQUIRE(serve.port() != 0);
+        std::ofstream(cfg) << config(300, 3);
+        const auto before = serve.log().size();
+        CHECK(serve.signal(SIGHUP));
+        REQUIRE(test::poll_until([&] { return serve.log().find("serve.reloaded", before) != std::string::npos; }));
+        const auto reload_log = serve.log().substr(before);
+        CHECK(reload_log.find(R"("event":"serve.reload_needs_restart","setting":"workers.concurrency")") != std::string::npos);
+        CHECK(reload_log.find("workers.shutdown_grace_ms") == std::string::npos);  // applied, not reported
+
+        CHECK(post(serve.port(), 1) == 200);
+        auto held = silent.accept();  // the job's notify step is now waiting for a greeting that never comes
+        const auto t0 = std::chrono::steady_clock::now();
+        CHECK(serve.stop(SIGTERM) == 0);
+        const auto took = std::chrono::steady_clock::now() - t0;
+        // The reloaded grace (300 ms), not the start-up one (60 s): the step is abandoned, its lease released at
+        // the next start.
+        CHECK(serve.log().find(R"("event":"workers.grace_expired","grace_ms":300)") != std::string::npos);
+        CHECK(took < std::chrono::seconds(20));
+    }
+
     TEST_CASE("healthcheck exits 0 against a running serve and 1 within its timeout against a silent peer") {
         setenv("TEST_WEBHOOK_SECRET", secret.c_str(), 1);
         test::temp_dir dir;
