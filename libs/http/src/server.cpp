@@ -123,7 +123,10 @@ struct server::impl : std::enable_shared_from_this<impl> {
     std::atomic<bool> stopping{false};
     std::atomic<bool> accepting{false};
     const bool use_tls;
-    std::atomic<std::shared_ptr<asio::ssl::context>> tls;
+    // Swapped on reload (certificate rotation). Under a mutex, not std::atomic<std::shared_ptr>: libstdc++ 12's
+    // atomic shared_ptr is reported by ThreadSanitizer (its load unlocks with a relaxed store).
+    std::shared_ptr<asio::ssl::context> tls;
+    std::mutex tls_mutex;
     std::mutex live_mutex;
     std::condition_variable live_cv;  // notified when a connection ends or the accept loop returns
     std::unordered_set<std::shared_ptr<connection>> live;
@@ -218,7 +221,11 @@ struct server::impl : std::enable_shared_from_this<impl> {
         if (!self->use_tls) {
             co_await session(*self, *conn, tcp_stream);
         } else {
-            std::shared_ptr<asio::ssl::context> ctx = self->tls.load();
+            std::shared_ptr<asio::ssl::context> ctx;
+            {
+                std::lock_guard lock(self->tls_mutex);
+                ctx = self->tls;
+            }
             asio::ssl::stream<beast::tcp_stream&> tls_stream(tcp_stream, *ctx);
             tcp_stream.expires_after(self->options.header_timeout);
             auto [ec] = co_await tls_stream.async_handshake(asio::ssl::stream_base::server, tuple_awaitable);
@@ -405,7 +412,9 @@ bool server::wait_idle(std::chrono::milliseconds timeout) {
 const server_stats& server::stats() const { return impl_->stats; }
 
 void server::set_tls(std::shared_ptr<asio::ssl::context> tls) {
-    if (tls && impl_->use_tls) impl_->tls.store(std::move(tls));
+    if (!tls || !impl_->use_tls) return;
+    std::lock_guard lock(impl_->tls_mutex);
+    impl_->tls.swap(tls);
 }
 
 }  // namespace spacehook::http

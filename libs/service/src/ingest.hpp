@@ -13,6 +13,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <unordered_map>
 
 namespace spacehook::service {
@@ -37,8 +38,27 @@ struct front_metrics {
     metrics::histogram& ack_seconds;
 };
 
+// The routing in force, swapped whole on reload. A mutex, not std::atomic<std::shared_ptr>: libstdc++ 12's
+// atomic shared_ptr unlocks a load with a relaxed store, which ThreadSanitizer (rightly, by the letter of the
+// memory model) reports as racing with the next store. One uncontended lock per request costs nothing here.
+class routing_slot {
+public:
+    std::shared_ptr<const routing> load() const {
+        std::lock_guard lock(mutex_);
+        return current_;
+    }
+    void store(std::shared_ptr<const routing> r) {
+        std::lock_guard lock(mutex_);
+        current_.swap(r);
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::shared_ptr<const routing> current_;
+};
+
 struct front_door {
-    std::atomic<std::shared_ptr<const routing>> routes;
+    routing_slot routes;
     store::queue* queue = nullptr;
     metrics::registry* registry = nullptr;
     std::unique_ptr<front_metrics> m;
