@@ -6,12 +6,19 @@
 #include "spacehook/service/app.hpp"
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/read.hpp>
 
 #include <csignal>
+#include <cstring>
+#include <stdexcept>
 #include <functional>
 
+#include <pthread.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
+
+#include <fmt/format.h>
 
 namespace spacehook::cli {
 
@@ -36,15 +43,26 @@ int cmd_serve(const argv_t& argv) {
                                                  {"advice", "raise LimitNOFILE / ulimit -n, or lower server.max_connections"}});
     }
 
-    // Signals arrive through an asio::signal_set run on this thread: SIGHUP reloads, SIGINT or SIGTERM stops.
-    // It exists before the service starts, so a signal sent during start-up is not lost.
+    // Signals are read from a signalfd on this thread's io_context: SIGHUP reloads, SIGINT or SIGTERM stops.
+    // They are blocked before any thread starts (every thread inherits the mask), so none is delivered
+    // asynchronously to any thread: no handler runs anywhere, and one sent during start-up waits in the
+    // descriptor. (asio::signal_set's handler-and-pipe delivery lost a SIGTERM sent right after start-up
+    // under ThreadSanitizer, which defers signal handlers.)
     std::signal(SIGPIPE, SIG_IGN);
+    sigset_t handled;
+    sigemptyset(&handled);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&handled, sig);
+    pthread_sigmask(SIG_BLOCK, &handled, nullptr);
+    const int sfd = ::signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sfd < 0) throw std::runtime_error(fmt::format("signalfd: {}", std::strerror(errno)));
     asio::io_context signal_ctx(1);
-    asio::signal_set signals(signal_ctx, SIGINT, SIGTERM, SIGHUP);
+    asio::posix::stream_descriptor signals(signal_ctx, sfd);
     service::app app(std::move(settings));
-    std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
-                                                                                int sig) {
+    signalfd_siginfo info{};
+    std::function<void(const boost::system::error_code&, std::size_t)> on_signal = [&](const boost::system::error_code& ec,
+                                                                                     std::size_t) {
         if (ec) return;
+        const auto sig = static_cast<int>(info.ssi_signo);
         if (sig == SIGHUP) {
             try {
                 auto problems = app.reload(load_config(file));
@@ -52,13 +70,13 @@ int cmd_serve(const argv_t& argv) {
             } catch (const std::exception& e) {
                 log::error("serve.reload_refused", {{"reason", e.what()}});
             }
-            signals.async_wait(on_signal);
+            asio::async_read(signals, asio::buffer(&info, sizeof info), on_signal);
             return;
         }
         log::info("serve.signal", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
-        app.stop();  // the handler is not armed again: run() returns
+        app.stop();  // no further read: run() returns
     };
-    signals.async_wait(on_signal);
+    asio::async_read(signals, asio::buffer(&info, sizeof info), on_signal);
     signal_ctx.run();
     app.wait();
     return 0;
