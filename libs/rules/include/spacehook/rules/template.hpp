@@ -117,7 +117,7 @@ struct rendered {
 
 // Substitutes every placeholder with lookup(name), called once per placeholder occurrence.
 rendered render(const compiled_template& tmpl, const template_lookup& lookup);
-// Substitutes every placeholder with its value in `data` (template_name::value).
+// Replaces every {{name}} in `tmpl` with that name's value in `data` (read by template_name::value).
 rendered render(const compiled_template& tmpl, const template_data& data);
 // The value of one name in `data`; nullopt for an unknown name or a value the job did not learn.
 std::optional<std::string> value_of(std::string_view name, const template_data& data);
