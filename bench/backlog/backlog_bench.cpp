@@ -190,19 +190,19 @@ std::string make_body(std::int64_t event_id, std::int64_t file_id, std::int64_t 
 class generator {
 public:
     generator(unsigned seed, std::int64_t files) : rng_(seed), files_(std::max<std::int64_t>(files, 1000)) {
-        config::rule r;
+        rules::rule r;
         r.name = "invoice-intake";
         r.on = {"file.uploaded", "file.updated"};
-        config::action mv;
-        mv.kind = config::action_kind::move;
+        rules::action mv;
+        mv.kind = rules::action_kind::move;
         mv.to_folder = "654321";
-        config::action n;
-        n.kind = config::action_kind::notify;
+        rules::action n;
+        n.kind = rules::action_kind::notify;
         n.channel = "console";
         n.subject = "Invoice: {{file.title}}";
         r.actions = {mv, n};
         rules_.push_back(r);
-        matcher_.emplace(std::span<const config::rule>(rules_));
+        matcher_.emplace(std::span<const rules::rule>(rules_));
         for (int i = 0; i < 50; ++i)
             users_.push_back(fmt::format("{:08x}-f133-11ea-b126-{:012x}", 0x66faa6e4u + i, 0xffeec8b4efu + i));
     }
@@ -240,7 +240,7 @@ public:
 private:
     std::mt19937_64 rng_;
     std::uint64_t files_;
-    std::vector<config::rule> rules_;
+    std::vector<rules::rule> rules_;
     std::optional<rules::matcher> matcher_;
     std::vector<std::string> users_;
     std::int64_t event_id_ = 0;
@@ -612,14 +612,14 @@ int run_idle_spin(const options& o) {
     s->docspace.base_url = "http://127.0.0.1:9";  // never called: no job can be leased
     s->docspace.api_key = "unused";
     s->workers.concurrency = o.spin_workers;
-    config::channel_settings console;
+    notify::channel_settings console;
     console.name = "console";
     s->channels.push_back(console);
-    config::rule r;
+    rules::rule r;
     r.name = "invoice-intake";
     r.on = {"file.uploaded", "file.updated"};
-    config::action n;
-    n.kind = config::action_kind::notify;
+    rules::action n;
+    n.kind = rules::action_kind::notify;
     n.channel = "console";
     n.subject = "Invoice: {{file.title}}";
     r.actions = {n};

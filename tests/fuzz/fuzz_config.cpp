@@ -1,5 +1,5 @@
-// libFuzzer target: configuration loading (config/load.hpp) with the real template checker
-// (rules::check_template) and a fixed environment; a config that loads is then compiled into a rules::matcher
+// libFuzzer target: configuration loading (config/load.hpp, which judges templates and titles with
+// rules::check_template and rules::check_title) and a fixed environment; a config that loads is then compiled into a rules::matcher
 // and matched against a few payloads, as `serve` and `check` do.
 //
 // Invariants, each abort()s when violated:
@@ -61,10 +61,10 @@ void check_settings(const config::settings& s) {
         FUZZ_CHECK(s.find_rule(r.name) == &r);
         for (const auto& a : r.actions) {
             switch (a.kind) {
-            case config::action_kind::move:
-            case config::action_kind::copy: FUZZ_CHECK(!a.to_folder.empty()); break;
-            case config::action_kind::comment: FUZZ_CHECK(!a.text.empty() && compiles(a.text)); break;
-            case config::action_kind::notify:
+            case rules::action_kind::move:
+            case rules::action_kind::copy: FUZZ_CHECK(!a.to_folder.empty()); break;
+            case rules::action_kind::comment: FUZZ_CHECK(!a.text.empty() && compiles(a.text)); break;
+            case rules::action_kind::notify:
                 FUZZ_CHECK(s.find_channel(a.channel) != nullptr);
                 FUZZ_CHECK(!a.subject.empty() || !a.body.empty());
                 FUZZ_CHECK(compiles(a.subject) && compiles(a.body));
@@ -75,7 +75,7 @@ void check_settings(const config::settings& s) {
 }
 
 void check_matching(const config::settings& s) {
-    const rules::matcher m(s);
+    const rules::matcher m(s.rules);
     FUZZ_CHECK(m.size() == s.rules.size());
     (void)m.problems();
     static const rules::file_view payloads[] = {
@@ -103,10 +103,8 @@ void check_matching(const config::settings& s) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);
     static const config::env_lookup env = fixed_env;
-    static const config::template_checker checker = rules::check_template;
-    static const config::title_checker titles = rules::check_title;
 
-    const auto res = config::load(text, env, checker, titles);
+    const auto res = config::load(text, env);
     for (const auto& p : res.problems) {
         FUZZ_CHECK(!p.path.empty() && p.path[0] == '$');
         FUZZ_CHECK(!p.message.empty());

@@ -202,14 +202,14 @@ public:
         s.workers.backoff_initial_ms = 50;
         s.workers.backoff_max_ms = 300;
         s.workers.max_attempts = 5;
-        config::channel_settings mail;
+        notify::channel_settings mail;
         mail.name = "manager-mail";
-        mail.type = config::channel_type::smtp;
+        mail.type = notify::channel_type::smtp;
         mail.url = fmt::format("smtp://127.0.0.1:{}", sink->port());
         mail.from = "spacehook@example.com";
         mail.to = {"manager@example.com"};
         mail.timeout_ms = 5000;
-        config::channel_settings console;
+        notify::channel_settings console;
         console.name = "console";
         s.channels = {mail, console};
         s.rules = recipe_rules();
@@ -217,22 +217,22 @@ public:
     }
 
     // The four receiver recipes as rules: invoice-intake, copy-to-internal, compliance-watch, need-review.
-    static std::vector<config::rule> recipe_rules() {
-        auto action = [](config::action_kind k) {
-            config::action a;
+    static std::vector<rules::rule> recipe_rules() {
+        auto action = [](rules::action_kind k) {
+            rules::action a;
             a.kind = k;
             return a;
         };
-        std::vector<config::rule> rules;
+        std::vector<rules::rule> rules;
         {  // recipe 000: move an uploaded invoice to Incoming and tell the account manager
-            config::rule r;
+            rules::rule r;
             r.name = "invoice-intake";
             r.on = {"file.uploaded", "file.created"};
             r.when.in_room = std::to_string(client_room);
-            r.when.title = config::title_filter{config::title_match::prefix, "invoice", false};
-            auto mv = action(config::action_kind::move);
+            r.when.title = rules::title_filter{rules::title_match::prefix, "invoice", false};
+            auto mv = action(rules::action_kind::move);
             mv.to_folder = std::to_string(incoming);
-            auto n = action(config::action_kind::notify);
+            auto n = action(rules::action_kind::notify);
             n.channel = "manager-mail";
             n.subject = "Invoice uploaded: {{file.title}}";
             n.body = "{{file.title}} (id {{file.id}}) by {{actor.name}}: {{file.web_url}}";
@@ -240,31 +240,31 @@ public:
             rules.push_back(r);
         }
         {  // recipe 001: copy every upload into the internal room
-            config::rule r;
+            rules::rule r;
             r.name = "copy-to-internal";
             r.on = {"file.uploaded"};
             r.when.in_folder = std::to_string(compliance);
-            auto cp = action(config::action_kind::copy);
+            auto cp = action(rules::action_kind::copy);
             cp.to_folder = std::to_string(internal_room);
             r.actions = {cp};
             rules.push_back(r);
         }
         {  // recipe 002: tell someone when a compliance file changes
-            config::rule r;
+            rules::rule r;
             r.name = "compliance-watch";
             r.on = {"file.updated"};
             r.when.in_folder = std::to_string(compliance);
-            auto n = action(config::action_kind::notify);
+            auto n = action(rules::action_kind::notify);
             n.channel = "console";
             n.subject = "File changed in Compliance folder: {{file.title}}";
             r.actions = {n};
             rules.push_back(r);
         }
         {  // recipe 004: "Need Review" on every update, without looping on our own comment
-            config::rule r;
+            rules::rule r;
             r.name = "need-review";
             r.on = {"file.updated"};
-            auto c = action(config::action_kind::comment);
+            auto c = action(rules::action_kind::comment);
             c.text = "Need Review";
             r.actions = {c};
             rules.push_back(r);
@@ -299,8 +299,8 @@ public:
                            {"shutdown_grace_ms", s.workers.shutdown_grace_ms}};
         json::object channels;
         for (const auto& c : s.channels) {
-            json::object o{{"type", std::string(config::to_string(c.type))}};
-            if (c.type == config::channel_type::smtp) {
+            json::object o{{"type", std::string(notify::to_string(c.type))}};
+            if (c.type == notify::channel_type::smtp) {
                 o["url"] = c.url;
                 o["starttls"] = c.starttls;
                 if (!c.username.empty()) o["username"] = c.username;
@@ -309,13 +309,13 @@ public:
                 json::array to;
                 for (const auto& t : c.to) to.emplace_back(t);
                 o["to"] = std::move(to);
-            } else if (c.type == config::channel_type::http) {
+            } else if (c.type == notify::channel_type::http) {
                 o["url"] = c.url;
-                o["format"] = c.format == config::chat_format::slack   ? "slack"
-                              : c.format == config::chat_format::teams ? "teams"
+                o["format"] = c.format == notify::chat_format::slack   ? "slack"
+                              : c.format == notify::chat_format::teams ? "teams"
                                                                        : "raw";
             }
-            if (c.type != config::channel_type::log) {
+            if (c.type != notify::channel_type::log) {
                 if (!c.ca_file.empty()) o["ca_file"] = c.ca_file;
                 o["timeout_ms"] = c.timeout_ms;
             }
@@ -339,16 +339,16 @@ public:
             for (const auto& a : r.actions) {
                 json::object body;
                 switch (a.kind) {
-                case config::action_kind::move:
-                case config::action_kind::copy:
-                    body = {{"to_folder", a.to_folder}, {"on_conflict", std::string(config::to_string(a.on_conflict))}};
+                case rules::action_kind::move:
+                case rules::action_kind::copy:
+                    body = {{"to_folder", a.to_folder}, {"on_conflict", std::string(docspace::to_string(a.on_conflict))}};
                     break;
-                case config::action_kind::comment: body = {{"text", a.text}}; break;
-                case config::action_kind::notify:
+                case rules::action_kind::comment: body = {{"text", a.text}}; break;
+                case rules::action_kind::notify:
                     body = {{"channel", a.channel}, {"subject", a.subject}, {"body", a.body}};
                     break;
                 }
-                actions.push_back(json::object{{std::string(config::to_string(a.kind)), std::move(body)}});
+                actions.push_back(json::object{{std::string(rules::to_string(a.kind)), std::move(body)}});
             }
             json::object rule{{"name", r.name}, {"on", std::move(on)}, {"do", std::move(actions)}};
             if (!when.empty()) rule["if"] = std::move(when);

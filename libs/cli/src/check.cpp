@@ -19,7 +19,7 @@ std::string join(const std::vector<std::string>& v, std::string_view sep) {
     return out;
 }
 
-std::string describe_filter(const config::rule_filter& f) {
+std::string describe_filter(const rules::rule_filter& f) {
     std::vector<std::string> parts;
     if (f.in_folder) parts.push_back("in_folder " + *f.in_folder);
     if (f.in_room) parts.push_back("in_room " + *f.in_room);
@@ -31,13 +31,13 @@ std::string describe_filter(const config::rule_filter& f) {
     return parts.empty() ? "-" : join(parts, " and ");
 }
 
-std::string describe_action(const config::action& a) {
+std::string describe_action(const rules::action& a) {
     switch (a.kind) {
-    case config::action_kind::move:
-    case config::action_kind::copy:
-        return fmt::format("{} to {} (on conflict {})", config::to_string(a.kind), a.to_folder, config::to_string(a.on_conflict));
-    case config::action_kind::comment: return fmt::format("comment \"{}\"", a.text);
-    case config::action_kind::notify: return fmt::format("notify {}", a.channel);
+    case rules::action_kind::move:
+    case rules::action_kind::copy:
+        return fmt::format("{} to {} (on conflict {})", rules::to_string(a.kind), a.to_folder, docspace::to_string(a.on_conflict));
+    case rules::action_kind::comment: return fmt::format("comment \"{}\"", a.text);
+    case rules::action_kind::notify: return fmt::format("notify {}", a.channel);
     }
     return "?";
 }
@@ -60,7 +60,7 @@ int cmd_check(const argv_t& argv) {
                                   s.server.tls.enabled() ? ", TLS on" : "");
     for (const auto& w : s.webhooks)
         out += fmt::format("webhook {}  ({} secret{})\n", w.path, w.secrets.size(), w.secrets.size() == 1 ? "" : "s");
-    for (const auto& c : s.channels) out += fmt::format("channel {}  ({})\n", c.name, config::to_string(c.type));
+    for (const auto& c : s.channels) out += fmt::format("channel {}  ({})\n", c.name, notify::to_string(c.type));
     out += fmt::format("\n{:<22} {:<30} {:<40} {}\n", "RULE", "ON", "IF", "DO");
     for (const auto& r : s.rules) {
         std::vector<std::string> actions;

@@ -11,7 +11,7 @@
 namespace spacehook::cli {
 
 config::settings load_config(const std::string& file) {
-    auto res = config::load_file(file, config::process_env(), rules::check_template, rules::check_title);
+    auto res = config::load_file(file, config::process_env());
     if (!res.ok()) {
         std::string msg = fmt::format("{} has {} problem{}:", file, res.problems.size(), res.problems.size() == 1 ? "" : "s");
         for (const auto& p : res.problems) msg += fmt::format("\n  {}: {}", p.path, p.message);

@@ -8,7 +8,6 @@
 #include "spacehook/store/events.hpp"
 #include "spacehook/store/jobs.hpp"
 #include "spacehook/store/queue.hpp"
-#include "spacehook/store/writer.hpp"
 #include "spacehook/webhook/envelope.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -48,11 +47,10 @@ int events_backfill(const args& a, const config::settings& settings) {
     if (auto s = a.get("since")) since = since_to_ms(*s, "since");
     service::backfill_options o{.since_ms = since, .dry_run = a.has("dry-run")};
 
-    store::writer w({.path = settings.database.path, .busy_timeout_ms = settings.database.busy_timeout_ms});
+    auto queue = store::open_sqlite_queue({.path = settings.database.path, .busy_timeout_ms = settings.database.busy_timeout_ms});
     asio::io_context io{1};
-    auto queue = store::make_sqlite_queue(w);
     service::backfiller bf(io.get_executor(), settings.docspace, *queue, nullptr);
-    rules::matcher m(settings);
+    rules::matcher m(settings.rules);
     service::backfill_report rep;
     asio::co_spawn(io, [&]() -> awaitable<void> { rep = co_await bf.run(settings, m, o); }, asio::detached);
     io.run();
@@ -149,7 +147,7 @@ int cmd_events(const argv_t& argv) {
         auto parsed = webhook::parse_envelope(e->body);
         if (auto* why = std::get_if<std::string>(&parsed)) throw user_error(fmt::format("event {}: {}", id, *why));
         const auto& env = std::get<webhook::envelope>(parsed);
-        rules::matcher m(settings);
+        rules::matcher m(settings.rules);
         auto planned = service::plan_jobs(m, env);
         std::vector<std::string> names;
         for (const auto& p : planned) names.push_back(p.rule);

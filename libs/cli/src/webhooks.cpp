@@ -26,7 +26,7 @@ void print(const std::string& s) { std::fputs(s.c_str(), stdout); }
 template <class Fn>
 auto call(const config::settings& s, Fn fn) {
     asio::io_context io{1};
-    docspace::client client(io.get_executor(), docspace::client_settings::from(s.docspace));
+    docspace::client client(io.get_executor(), config::docspace_client(s.docspace));
     auto fut = asio::co_spawn(io, fn(client), asio::use_future);
     io.run();
     auto r = fut.get();

@@ -1,6 +1,8 @@
 #include "spacehook/config/load.hpp"
 
 #include "spacehook/core/clock.hpp"
+#include "spacehook/rules/template.hpp"
+#include "spacehook/rules/title_pattern.hpp"
 #include "spacehook/webhook/triggers.hpp"
 
 #include <boost/json/parse.hpp>
@@ -19,45 +21,37 @@
 
 namespace spacehook::config {
 namespace json = boost::json;
+using docspace::conflict;
+using docspace::entry_id;
+using notify::channel_settings;
+using notify::channel_type;
+using notify::chat_format;
+using rules::action;
+using rules::action_kind;
+using rules::rule;
+using rules::rule_filter;
+using rules::title_filter;
+using rules::title_match;
 
-const rule* settings::find_rule(std::string_view name) const {
+const rules::rule* settings::find_rule(std::string_view name) const {
     for (const auto& r : rules)
         if (r.name == name) return &r;
     return nullptr;
 }
 
-const channel_settings* settings::find_channel(std::string_view name) const {
+const notify::channel_settings* settings::find_channel(std::string_view name) const {
     for (const auto& c : channels)
         if (c.name == name) return &c;
     return nullptr;
 }
 
-std::string_view to_string(action_kind k) {
-    switch (k) {
-    case action_kind::move: return "move";
-    case action_kind::copy: return "copy";
-    case action_kind::comment: return "comment";
-    case action_kind::notify: return "notify";
-    }
-    return "?";
-}
-
-std::string_view to_string(conflict c) {
-    switch (c) {
-    case conflict::skip: return "skip";
-    case conflict::overwrite: return "overwrite";
-    case conflict::duplicate: return "duplicate";
-    }
-    return "?";
-}
-
-std::string_view to_string(channel_type t) {
-    switch (t) {
-    case channel_type::smtp: return "smtp";
-    case channel_type::http: return "http";
-    case channel_type::log: return "log";
-    }
-    return "?";
+docspace::client_settings docspace_client(const docspace_settings& s) {
+    docspace::client_settings out;
+    out.base_url = s.base_url;
+    out.api_key = s.api_key;
+    out.ca_file = s.ca_file;
+    out.timeout = std::chrono::milliseconds(s.timeout_ms);
+    return out;
 }
 
 env_lookup process_env() {
@@ -409,7 +403,7 @@ void read_channels(const json::value& v, reader& r, std::vector<channel_settings
     }
 }
 
-void read_title(const json::value& v, const std::string& p, reader& r, const title_checker& check, rule_filter& f) {
+void read_title(const json::value& v, const std::string& p, reader& r, rule_filter& f) {
     auto* o = r.object(v, p);
     if (!o) return;
     r.known_keys(*o, p, {"prefix", "suffix", "glob", "regex", "case"});
@@ -430,12 +424,12 @@ void read_title(const json::value& v, const std::string& p, reader& r, const tit
     else if (cs != "insensitive") r.fail(p + ".case", "must be \"sensitive\" or \"insensitive\"");
     // Whether the pattern compiles (and is safe to match) is the rules library's to say: it is the one that
     // compiles it.
-    if (kinds == 1 && check)
-        if (auto why = check(t)) r.fail(p + (t.kind == title_match::regex ? ".regex" : ""), *why);
+    if (kinds == 1)
+        if (auto why = rules::check_title(t)) r.fail(p + (t.kind == title_match::regex ? ".regex" : ""), *why);
     f.title = std::move(t);
 }
 
-void read_action(const json::value& v, const std::string& p, reader& r, const template_checker& tc, action& a) {
+void read_action(const json::value& v, const std::string& p, reader& r, action& a) {
     auto* o = r.object(v, p);
     if (!o) return;
     if (o->size() != 1) {
@@ -447,8 +441,7 @@ void read_action(const json::value& v, const std::string& p, reader& r, const te
     auto* body = r.object(kv.value(), ap);
     if (!body) return;
     auto check_tmpl = [&](std::string_view key, const std::string& text) {
-        if (!tc) return;
-        if (auto err = tc(text)) r.fail(ap + "." + std::string(key), *err);
+        if (auto err = rules::check_template(text)) r.fail(ap + "." + std::string(key), *err);
     };
     if (kv.key() == "move" || kv.key() == "copy") {
         a.kind = kv.key() == "move" ? action_kind::move : action_kind::copy;
@@ -483,8 +476,7 @@ void read_action(const json::value& v, const std::string& p, reader& r, const te
     }
 }
 
-void read_rules(const json::value& v, reader& r, const template_checker& tc, const title_checker& title_check,
-                std::vector<rule>& out) {
+void read_rules(const json::value& v, reader& r, std::vector<rule>& out) {
     auto* a = r.array(v, "$.rules");
     if (!a) return;
     std::set<std::string> names;
@@ -513,14 +505,14 @@ void read_rules(const json::value& v, reader& r, const template_checker& tc, con
                 r.known_keys(*wo, wp, {"in_folder", "in_room", "title"});
                 if (auto* f = wo->if_contains("in_folder")) ru.when.in_folder = r.id(*f, wp + ".in_folder");
                 if (auto* f = wo->if_contains("in_room")) ru.when.in_room = r.id(*f, wp + ".in_room");
-                if (auto* t = wo->if_contains("title")) read_title(*t, wp + ".title", r, title_check, ru.when);
+                if (auto* t = wo->if_contains("title")) read_title(*t, wp + ".title", r, ru.when);
             }
         }
         if (auto* d = o->if_contains("do")) {
             if (auto* da = r.array(*d, p + ".do")) {
                 for (std::size_t k = 0; k < da->size(); ++k) {
                     action ac;
-                    read_action((*da)[k], fmt::format("{}.do[{}]", p, k), r, tc, ac);
+                    read_action((*da)[k], fmt::format("{}.do[{}]", p, k), r, ac);
                     ru.actions.push_back(std::move(ac));
                 }
             }
@@ -532,8 +524,7 @@ void read_rules(const json::value& v, reader& r, const template_checker& tc, con
 
 }  // namespace
 
-load_result load(std::string_view json_text, const env_lookup& env, const template_checker& template_check,
-                 const title_checker& title_check) {
+load_result load(std::string_view json_text, const env_lookup& env) {
     load_result res;
     reader r(res.problems);
     json::parse_options opts;
@@ -560,7 +551,7 @@ load_result load(std::string_view json_text, const env_lookup& env, const templa
     if (auto* v = o->if_contains("workers")) read_workers(*v, r, s.workers);
     if (auto* v = o->if_contains("retention")) read_retention(*v, r, s.retention);
     if (auto* v = o->if_contains("channels")) read_channels(*v, r, s.channels);
-    if (auto* v = o->if_contains("rules")) read_rules(*v, r, template_check, title_check, s.rules);
+    if (auto* v = o->if_contains("rules")) read_rules(*v, r, s.rules);
     if (s.retention.dedup_window_ms < 3'600'000) r.fail("$.retention.dedup_window", "must be at least 1h");
     else if (s.docspace.backfill.enabled && !s.docspace.base_url.empty() &&
              s.retention.dedup_window_ms < s.docspace.backfill.horizon_ms)
@@ -576,8 +567,7 @@ load_result load(std::string_view json_text, const env_lookup& env, const templa
     return res;
 }
 
-load_result load_file(const std::string& file, const env_lookup& env, const template_checker& template_check,
-                      const title_checker& title_check) {
+load_result load_file(const std::string& file, const env_lookup& env) {
     std::ifstream in(file, std::ios::binary);
     if (!in) {
         load_result res;
@@ -586,7 +576,7 @@ load_result load_file(const std::string& file, const env_lookup& env, const temp
     }
     std::stringstream ss;
     ss << in.rdbuf();
-    return load(ss.str(), env, template_check, title_check);
+    return load(ss.str(), env);
 }
 
 namespace {

@@ -126,7 +126,7 @@ awaitable<outcome<std::vector<folder_ref>>> client::folder_path(entry_id folder_
 }
 
 awaitable<outcome<fileop>> client::start_fileop(fileop_kind kind, entry_id file_id, entry_id dest_folder,
-                                                config::conflict on_conflict) {
+                                                conflict on_conflict) {
     const auto endpoint = fileop_endpoint(kind);
     auto r = co_await call(endpoint, verb::put, "/api/2.0/files/fileops/" + std::string(fileop_route(kind)),
                            wire::fileop_body(file_id, dest_folder, on_conflict));
@@ -184,7 +184,7 @@ awaitable<outcome<fileop_result>> client::await_fileop(fileop op, milliseconds p
 
         auto status = co_await fileop_status(result.op.id);
         if (!status) {
-            if (!status.error().retryable()) co_return status.error();
+            if (!status.error().transient()) co_return status.error();
             if (auto ra = status.error().retry_after_ms)
                 interval = std::max(interval, milliseconds(*ra));
             continue;
@@ -199,7 +199,7 @@ awaitable<outcome<fileop_result>> client::await_fileop(fileop op, milliseconds p
 }
 
 awaitable<outcome<fileop_result>> client::run_fileop(fileop_kind kind, entry_id file_id, entry_id dest_folder,
-                                                     config::conflict on_conflict, milliseconds poll_interval,
+                                                     conflict on_conflict, milliseconds poll_interval,
                                                      milliseconds deadline) {
     const auto until = steady::now() + deadline;
     auto started = co_await start_fileop(kind, std::move(file_id), std::move(dest_folder), on_conflict);

@@ -13,8 +13,20 @@
 
 namespace spacehook::docspace {
 
-bool api_error::retryable() const {
-    return status == 0 || status == 408 || status == 429 || (status >= 500 && status <= 599 && status != 501);
+errc api_error::code() const {
+    switch (status) {
+    case 0: return errc::unavailable;
+    case 401: return errc::unauthorized;
+    case 408: return errc::timed_out;
+    case 429: return errc::rate_limited;
+    case 400:
+    case 402:
+    case 403:
+    case 404:
+    case 410:
+    case 415: return errc::rejected;
+    default: return status >= 500 && status <= 599 && status != 501 ? errc::unavailable : errc::unexpected;
+    }
 }
 
 std::string api_error::describe() const {
@@ -22,27 +34,13 @@ std::string api_error::describe() const {
                        : fmt::format("DocSpace {} answered {}: {}", endpoint, status, message);
 }
 
-bool api_error::permanent() const {
-    switch (status) {
-    case 400:
-    case 402:
-    case 403:
-    case 404:
-    case 410:
-    case 415:
-        return true;
-    default:
-        return false;
+std::string_view to_string(conflict c) {
+    switch (c) {
+    case conflict::skip: return "skip";
+    case conflict::overwrite: return "overwrite";
+    case conflict::duplicate: return "duplicate";
     }
-}
-
-client_settings client_settings::from(const config::docspace_settings& s) {
-    client_settings out;
-    out.base_url = s.base_url;
-    out.api_key = s.api_key;
-    out.ca_file = s.ca_file;
-    out.timeout = std::chrono::milliseconds(s.timeout_ms);
-    return out;
+    return "?";
 }
 
 }  // namespace spacehook::docspace
@@ -412,19 +410,19 @@ outcome<webhook_log_page> to_webhook_log_page(const json::value& envelope) {
     return page;
 }
 
-std::string_view conflict_name(config::conflict c) {
+std::string_view conflict_name(conflict c) {
     switch (c) {
-    case config::conflict::overwrite:
+    case conflict::overwrite:
         return "Overwrite";
-    case config::conflict::duplicate:
+    case conflict::duplicate:
         return "Duplicate";
-    case config::conflict::skip:
+    case conflict::skip:
         break;
     }
     return "Skip";
 }
 
-std::string fileop_body(const entry_id& file_id, const entry_id& dest_folder, config::conflict on_conflict) {
+std::string fileop_body(const entry_id& file_id, const entry_id& dest_folder, conflict on_conflict) {
     json::object o;
     o["fileIds"] = json::array{id_value(file_id)};
     o["folderIds"] = json::array{};

@@ -12,14 +12,16 @@
 
 namespace spacehook::notify {
 
-std::string_view to_string(outcome o) {
-    switch (o) {
-    case outcome::sent: return "sent";
-    case outcome::transient: return "transient";
-    case outcome::permanent: return "permanent";
+std::string_view to_string(channel_type t) {
+    switch (t) {
+    case channel_type::smtp: return "smtp";
+    case channel_type::http: return "http";
+    case channel_type::log: return "log";
     }
-    return "sent";
+    return "?";
 }
+
+std::string_view to_string(const send_result& r) { return r.failed ? to_string(*r.failed) : "sent"; }
 
 namespace mime {
 namespace {

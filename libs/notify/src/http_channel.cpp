@@ -13,7 +13,7 @@ namespace {
 
 class http_channel final : public channel {
 public:
-    explicit http_channel(config::channel_settings s) : s_(std::move(s)) {}
+    explicit http_channel(channel_settings s) : s_(std::move(s)) {}
     const std::string& name() const override { return s_.name; }
 
     awaitable<send_result> send(const message& m) override {
@@ -31,36 +31,38 @@ public:
         req.headers = {{"Content-Type", "application/json"}, {"Idempotency-Key", m.idempotency_key}};
         req.body = boost::json::serialize(payload(m));
         auto r = co_await client_->request(std::move(req));
-        if (!r) co_return send_result{outcome::transient, fmt::format("POST failed: {}", r.error().message())};
+        if (!r) co_return send_result{errc::unavailable, fmt::format("POST failed: {}", r.error().message())};
         auto status = r->status;
         auto detail = fmt::format("HTTP {}", status);
-        if (status >= 200 && status < 300) co_return send_result{outcome::sent, detail};
-        if (status == 408 || status == 429 || status >= 500) co_return send_result{outcome::transient, detail};
-        co_return send_result{outcome::permanent, detail};
+        if (status >= 200 && status < 300) co_return send_result{std::nullopt, detail};
+        if (status == 408) co_return send_result{errc::timed_out, detail};
+        if (status == 429) co_return send_result{errc::rate_limited, detail};
+        if (status >= 500) co_return send_result{errc::unavailable, detail};
+        co_return send_result{errc::rejected, detail};
     }
 
 private:
     boost::json::object payload(const message& m) const {
         switch (s_.format) {
-        case config::chat_format::slack:
+        case chat_format::slack:
             return {{"text", m.body.empty() ? "*" + m.subject + "*" : "*" + m.subject + "*\n" + m.body}};
-        case config::chat_format::teams:
+        case chat_format::teams:
             return {{"@type", "MessageCard"},
                     {"@context", "https://schema.org/extensions"},
                     {"summary", m.subject},
                     {"title", m.subject},
                     {"text", m.body}};
-        case config::chat_format::raw: break;
+        case chat_format::raw: break;
         }
         return {{"subject", m.subject}, {"body", m.body}, {"message_id", m.message_id}, {"idempotency_key", m.idempotency_key}};
     }
 
-    config::channel_settings s_;
+    channel_settings s_;
     std::unique_ptr<http::client> client_;
 };
 
 }  // namespace
 
-std::unique_ptr<channel> make_http_channel(const config::channel_settings& s) { return std::make_unique<http_channel>(s); }
+std::unique_ptr<channel> make_http_channel(const channel_settings& s) { return std::make_unique<http_channel>(s); }
 
 }  // namespace spacehook::notify

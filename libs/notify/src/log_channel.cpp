@@ -16,7 +16,7 @@ public:
             "notify",
             {{"channel", name_}, {"subject", m.subject}, {"body", m.body}, {"message_id", m.message_id}}
         );
-        co_return send_result{outcome::sent, "logged"};
+        co_return send_result{std::nullopt, "logged"};
     }
 
 private:
@@ -25,7 +25,7 @@ private:
 
 }  // namespace
 
-std::unique_ptr<channel> make_log_channel(const config::channel_settings& s) {
+std::unique_ptr<channel> make_log_channel(const channel_settings& s) {
     return std::make_unique<log_channel>(s.name);
 }
 

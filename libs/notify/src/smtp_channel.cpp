@@ -107,8 +107,8 @@ struct capabilities {
 
 // Thrown inside the conversation only; send() turns it into a send_result.
 struct smtp_failure : std::runtime_error {
-    smtp_failure(outcome k, const std::string& detail) : std::runtime_error(detail), kind(k) {}
-    outcome kind;
+    smtp_failure(errc k, const std::string& detail) : std::runtime_error(detail), kind(k) {}
+    errc kind;
 };
 
 std::string upper(std::string_view s) {
@@ -163,9 +163,9 @@ struct connection {
     [[noreturn]] void io_failed(const error_code& ec) const {
         if (timed_out)
             throw smtp_failure(
-                outcome::transient, "timed out after " + std::to_string(timeout_ms) + " ms (" + stage + ")"
+                errc::timed_out, "timed out after " + std::to_string(timeout_ms) + " ms (" + stage + ")"
             );
-        throw smtp_failure(outcome::transient, stage + ": " + ec.message());
+        throw smtp_failure(errc::unavailable, stage + ": " + ec.message());
     }
 
     awaitable<error_code> try_write(std::string data) {
@@ -204,16 +204,16 @@ struct connection {
             bool sep_ok = line.size() == 3 || line[3] == ' ' || line[3] == '-';
             if (!digits || !sep_ok)
                 throw smtp_failure(
-                    outcome::transient, stage + ": malformed reply line \"" + line.substr(0, 80) + "\""
+                    errc::unexpected, stage + ": malformed reply line \"" + line.substr(0, 80) + "\""
                 );
             int code = std::stoi(line.substr(0, 3));
             if (r.code != 0 && code != r.code)
-                throw smtp_failure(outcome::transient, stage + ": inconsistent multi-line reply");
+                throw smtp_failure(errc::unexpected, stage + ": inconsistent multi-line reply");
             r.code = code;
             r.lines.push_back(line.size() > 4 ? line.substr(4) : std::string());
             if (line.size() == 3 || line[3] == ' ') co_return r;
             if (r.lines.size() >= max_reply_lines)
-                throw smtp_failure(outcome::transient, stage + ": reply too long");
+                throw smtp_failure(errc::unexpected, stage + ": reply too long");
         }
     }
 
@@ -245,7 +245,7 @@ struct connection {
             long vr = SSL_get_verify_result(ssl_handle);
             if (!timed_out && vr != X509_V_OK)
                 throw smtp_failure(
-                    outcome::permanent, "TLS certificate verification failed for " + host + ": " +
+                    errc::rejected, "TLS certificate verification failed for " + host + ": " +
                                             X509_verify_cert_error_string(vr)
                 );
             io_failed(ec);
@@ -271,9 +271,9 @@ struct connection {
 void expect(const reply& r, std::string_view what, int want = 0) {
     if (want ? r.code == want : r.code / 100 == 2) return;
     std::string detail = std::string(what) + " rejected: " + r.text();
-    if (r.code / 100 == 5) throw smtp_failure(outcome::permanent, detail);
-    if (r.code / 100 == 4) throw smtp_failure(outcome::transient, detail);
-    throw smtp_failure(outcome::transient, std::string(what) + ": unexpected reply " + r.text());
+    if (r.code / 100 == 5) throw smtp_failure(errc::rejected, detail);
+    if (r.code / 100 == 4) throw smtp_failure(errc::unavailable, detail);
+    throw smtp_failure(errc::unexpected, std::string(what) + ": unexpected reply " + r.text());
 }
 
 capabilities parse_capabilities(const reply& r) {
@@ -304,7 +304,7 @@ capabilities parse_capabilities(const reply& r) {
 
 class smtp_channel final : public channel {
 public:
-    explicit smtp_channel(const config::channel_settings& s) : settings_(s), ssl_(ssl::context::tls_client) {
+    explicit smtp_channel(const channel_settings& s) : settings_(s), ssl_(ssl::context::tls_client) {
         if (auto u = parse_url(s.url)) {
             url_ = *u;
         } else {
@@ -341,7 +341,7 @@ public:
         std::string from;
         std::vector<std::string> rcpt;
         if (auto problem = prepare(m, mail, from, rcpt)) {
-            result = {outcome::permanent, *problem};
+            result = {errc::invalid, *problem};
             log_result(result);
             co_return result;
         }
@@ -351,11 +351,11 @@ public:
         connection::arm(conn);
         try {
             result.detail = co_await converse(conn, std::move(mail), std::move(from), std::move(rcpt));
-            result.kind = outcome::sent;
+            result.failed.reset();
         } catch (const smtp_failure& f) {
             result = {f.kind, f.what()};
         } catch (const boost::system::system_error& e) {
-            result = {outcome::transient, conn->stage + ": " + e.code().message()};
+            result = {errc::unavailable, conn->stage + ": " + e.code().message()};
         }
         conn->close();
         result.detail = scrub(std::move(result.detail));
@@ -422,11 +422,11 @@ private:
         capabilities caps = co_await ehlo(*c);
         if (settings_.starttls && !c->tls) {
             if (!caps.starttls)
-                throw smtp_failure(outcome::permanent, "server does not offer STARTTLS (\"starttls\": true)");
+                throw smtp_failure(errc::invalid, "server does not offer STARTTLS (\"starttls\": true)");
             expect(co_await c->command("STARTTLS", "STARTTLS"), "STARTTLS");
             // RFC 3207 section 6: anything already buffered was sent in the clear and must not be trusted.
             if (!c->rbuf.empty())
-                throw smtp_failure(outcome::transient, "STARTTLS: unexpected data after the reply");
+                throw smtp_failure(errc::unexpected, "STARTTLS: unexpected data after the reply");
             co_await c->handshake();
             caps = co_await ehlo(*c);
         }
@@ -441,7 +441,7 @@ private:
                 );
                 expect(co_await c->command(mime::base64(settings_.password), "AUTH LOGIN"), "AUTH LOGIN");
             } else {
-                throw smtp_failure(outcome::permanent, "server does not advertise AUTH PLAIN or LOGIN");
+                throw smtp_failure(errc::invalid, "server does not advertise AUTH PLAIN or LOGIN");
             }
         }
 
@@ -485,11 +485,11 @@ private:
     }
 
     void log_result(const send_result& r) const {
-        log::emit(r.kind == outcome::sent ? log::level::debug : log::level::info, "smtp_send",
-                  {{"channel", settings_.name}, {"outcome", to_string(r.kind)}, {"detail", r.detail}});
+        log::emit(r.sent() ? log::level::debug : log::level::info, "smtp_send",
+                  {{"channel", settings_.name}, {"outcome", to_string(r)}, {"detail", r.detail}});
     }
 
-    config::channel_settings settings_;
+    channel_settings settings_;
     smtp_url url_;
     std::string config_error_;
     ssl::context ssl_;
@@ -498,7 +498,7 @@ private:
 
 }  // namespace
 
-std::unique_ptr<channel> make_smtp_channel(const config::channel_settings& s) {
+std::unique_ptr<channel> make_smtp_channel(const channel_settings& s) {
     return std::make_unique<smtp_channel>(s);
 }
 

@@ -41,7 +41,7 @@ void ancestry_cache::put(std::string_view folder, ancestry path, std::int64_t no
         return;
     }
     while (index_.size() >= max_entries_) erase(std::prev(lru_.end()));
-    lru_.push_front(entry{config::entry_id(folder), std::move(path), now_ms});
+    lru_.push_front(entry{entry_id(folder), std::move(path), now_ms});
     index_.emplace(std::string_view(lru_.front().folder), lru_.begin());
 }
 

@@ -19,9 +19,8 @@ std::string_view to_string(mismatch m) {
     return "?";
 }
 
-matcher::matcher(const config::settings& s) : matcher(std::span<const config::rule>(s.rules)) {}
 
-matcher::matcher(std::span<const config::rule> rules) {
+matcher::matcher(std::span<const rules::rule> rules) {
     rules_.reserve(rules.size());
     for (const auto& r : rules) {
         compiled_rule c{r, std::nullopt, rule_needs(r)};
@@ -36,7 +35,7 @@ const matcher::compiled_rule& matcher::at(std::size_t index) const {
     return rules_[index];
 }
 
-const config::rule& matcher::rule(std::size_t index) const { return at(index).rule; }
+const rules::rule& matcher::rule(std::size_t index) const { return at(index).rule; }
 
 const data_needs& matcher::needs(std::size_t index) const { return at(index).needs; }
 

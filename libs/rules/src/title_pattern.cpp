@@ -36,17 +36,17 @@ std::u32string decode(std::string_view s) {
 
 }  // namespace
 
-title_pattern::title_pattern(const config::title_filter& filter) : filter_(filter) {
+title_pattern::title_pattern(const title_filter& filter) : filter_(filter) {
     switch (filter_.kind) {
-    case config::title_match::prefix:
-    case config::title_match::suffix:
+    case title_match::prefix:
+    case title_match::suffix:
         if (!filter_.case_sensitive) {
             folded_ = decode(filter_.pattern);
             for (auto& c : folded_) c = utf8::fold(c);
         }
         break;
-    case config::title_match::glob: compile_glob(); break;
-    case config::title_match::regex: compile_regex(); break;
+    case title_match::glob: compile_glob(); break;
+    case title_match::regex: compile_regex(); break;
     }
 }
 
@@ -55,10 +55,10 @@ char32_t title_pattern::fold(char32_t c) const { return filter_.case_sensitive ?
 bool title_pattern::matches(std::string_view title) const {
     if (!error_.empty()) return false;
     switch (filter_.kind) {
-    case config::title_match::prefix: return prefix_matches(title);
-    case config::title_match::suffix: return suffix_matches(title);
-    case config::title_match::glob: return glob_matches(title);
-    case config::title_match::regex: return regex_matches(title);
+    case title_match::prefix: return prefix_matches(title);
+    case title_match::suffix: return suffix_matches(title);
+    case title_match::glob: return glob_matches(title);
+    case title_match::regex: return regex_matches(title);
     }
     return false;
 }
@@ -67,10 +67,10 @@ std::string title_pattern::explain(std::string_view title) const {
     if (!error_.empty()) return fmt::format("title filter is invalid: {}", error_);
     std::string_view what;
     switch (filter_.kind) {
-    case config::title_match::prefix: what = "does not start with"; break;
-    case config::title_match::suffix: what = "does not end with"; break;
-    case config::title_match::glob: what = "does not match glob"; break;
-    case config::title_match::regex: what = "does not match regex"; break;
+    case title_match::prefix: what = "does not start with"; break;
+    case title_match::suffix: what = "does not end with"; break;
+    case title_match::glob: what = "does not match glob"; break;
+    case title_match::regex: what = "does not match regex"; break;
     }
     return fmt::format("title \"{}\" {} \"{}\"{}", title, what, filter_.pattern,
                        filter_.case_sensitive ? " (case-sensitive)" : "");
@@ -407,7 +407,7 @@ constexpr std::string_view back_reference_refused =
 
 }  // namespace
 
-std::optional<std::string> check_title(const config::title_filter& filter) {
+std::optional<std::string> check_title(const title_filter& filter) {
     title_pattern t(filter);
     if (t.error().empty()) return std::nullopt;
     return t.error();

@@ -10,7 +10,6 @@
 #include "spacehook/service/backfill.hpp"
 #include "spacehook/store/jobs.hpp"
 #include "spacehook/store/queue.hpp"
-#include "spacehook/store/writer.hpp"
 #include "spacehook/worker/pool.hpp"
 #include "spacehook/worker/runtime.hpp"
 
@@ -64,7 +63,7 @@ std::shared_ptr<const routing> make_routing(std::shared_ptr<const config::settin
     auto r = std::make_shared<routing>();
     r->settings = s;
     for (const auto& ep : s->webhooks) r->endpoints.emplace(ep.path, &ep);
-    r->matcher = std::make_shared<const rules::matcher>(*s);
+    r->matcher = std::make_shared<const rules::matcher>(s->rules);
     return r;
 }
 
@@ -93,17 +92,29 @@ unsigned thread_count(unsigned configured) {
     return n ? n : 1;
 }
 
+// Runs `a` to completion on an io_context of its own, on this thread: for start-up, before any loop runs.
+template <class T>
+T run_now(awaitable<T> a) {
+    asio::io_context io{1};
+    T out;
+    std::exception_ptr error;
+    asio::co_spawn(io, std::move(a), [&](std::exception_ptr e, T v) {
+        error = e;
+        out = std::move(v);
+    });
+    io.run();
+    if (error) std::rethrow_exception(error);
+    return out;
+}
+
 }  // namespace
 
 struct app::impl {
     config::settings settings;
     app_options options;
     std::unique_ptr<instance_lock> lock;
-    std::unique_ptr<store::writer> writer;
-    std::unique_ptr<store::queue> queue;  // over `writer`: what ingestion, workers and backfill use
+    std::unique_ptr<store::queue> queue;  // what ingestion, workers, backfill and the gauges use
     metrics::registry registry;
-    std::unique_ptr<store::database> metrics_db;  // read connection for gauges at scrape time
-    std::mutex metrics_db_mutex;
     front_door door;
     std::vector<std::unique_ptr<asio::io_context>> contexts;
     std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
@@ -146,13 +157,11 @@ void app::impl::start() {
     if (!dir.empty() && !std::filesystem::is_directory(dir))
         throw std::runtime_error(fmt::format("database directory {} does not exist", dir.string()));
     if (options.take_instance_lock) lock = std::make_unique<instance_lock>(s.database.path);
-    writer = std::make_unique<store::writer>(
-        store::writer_options{.path = s.database.path, .busy_timeout_ms = s.database.busy_timeout_ms});
-    int released = 0;
-    writer->run_sync([&](store::database& db) { released = store::release_expired(db, clock::now_ms(), true); });
-    if (released > 0) log::info("jobs.leases_released", {{"count", released}});
-    queue = store::make_sqlite_queue(*writer);
-    metrics_db = std::make_unique<store::database>(s.database.path, store::open_options{.read_only = true});
+    queue = store::open_sqlite_queue({.path = s.database.path, .busy_timeout_ms = s.database.busy_timeout_ms});
+    if (auto released = run_now(queue->release_abandoned()); !released)
+        throw std::runtime_error("cannot release the jobs a previous run left running: " + released.error().message);
+    else if (*released > 0)
+        log::info("jobs.leases_released", {{"count", *released}});
 
     registry.get_gauge("spacehook_build_info", "Build information.", {{"version", SPACEHOOK_VERSION}}).set(1);
     collect_db_gauges();
@@ -254,7 +263,7 @@ awaitable<void> app::impl::backfill_loop() {
     for (;;) {
         auto r = door.routes.load();
         const auto& b = r->settings->docspace.backfill;
-        if (auto wanted = docspace::client_settings::from(r->settings->docspace); !bf || wanted != made_with) {
+        if (auto wanted = config::docspace_client(r->settings->docspace); !bf || wanted != made_with) {
             bf = std::make_unique<backfiller>(worker_ctx.get_executor(), r->settings->docspace, *queue, &registry);
             made_with = std::move(wanted);
         }
@@ -268,20 +277,18 @@ awaitable<void> app::impl::backfill_loop() {
 }
 
 void app::impl::collect_db_gauges() {
-    std::lock_guard lock(metrics_db_mutex);
-    try {
-        auto counts = store::count_by_state(*metrics_db);
-        for (const auto& [state, n] : counts)
-            registry.get_gauge("spacehook_jobs", "Jobs by state.", {{"state", std::string(store::to_string(state))}})
-                .set(static_cast<double>(n));
-        auto due = store::next_due(*metrics_db);
-        double oldest = 0;
-        if (due) oldest = std::max<double>(0, static_cast<double>(clock::now_ms() - *due) / 1000.0);
-        registry.get_gauge("spacehook_queue_oldest_seconds", "How long the most overdue pending job has been due.")
-            .set(oldest);
-    } catch (const std::exception& e) {
-        log::warn("metrics.collect_failed", {{"error", e.what()}});
+    auto g = queue->read_gauges();
+    if (!g) {
+        log::warn("metrics.collect_failed", {{"error", g.error().message}});
+        return;
     }
+    for (const auto& [state, n] : g->jobs_by_state)
+        registry.get_gauge("spacehook_jobs", "Jobs by state.", {{"state", std::string(store::to_string(state))}})
+            .set(static_cast<double>(n));
+    double oldest = 0;
+    if (g->next_due_ms) oldest = std::max<double>(0, static_cast<double>(clock::now_ms() - *g->next_due_ms) / 1000.0);
+    registry.get_gauge("spacehook_queue_oldest_seconds", "How long the most overdue pending job has been due.")
+        .set(oldest);
 }
 
 void app::impl::shutdown() {
@@ -308,13 +315,8 @@ void app::impl::shutdown() {
         worker_thread.join();
         workers.reset();
     }
-    queue.reset();
-    writer.reset();  // runs what is queued, then closes the database
     stop_gauges();
-    {
-        std::lock_guard lock(metrics_db_mutex);
-        metrics_db.reset();
-    }
+    queue.reset();  // its writer runs what is queued, then closes the database
     log::info("serve.stopped", {});
 }
 

@@ -99,7 +99,7 @@ struct backfiller::impl {
     std::set<std::int64_t> refusals_logged;  // log ids whose refusal was logged (and counted) already
 
     impl(asio::any_io_executor e, const config::docspace_settings& ds, store::queue& q, metrics::registry* r)
-        : ex(e), queue(q), registry(r), client(e, docspace::client_settings::from(ds)) {
+        : ex(e), queue(q), registry(r), client(e, config::docspace_client(ds)) {
         if (registry) worker::count_docspace_requests(client, *registry);
     }
 

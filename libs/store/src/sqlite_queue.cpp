@@ -25,15 +25,15 @@ failure failure_of(std::exception_ptr e) {
         case SQLITE_IOERR:
         case SQLITE_CANTOPEN:
         case SQLITE_READONLY:
-        case SQLITE_PROTOCOL: return {failure::kind::unavailable, x.what()};
-        default: return {failure::kind::broken, x.what()};
+        case SQLITE_PROTOCOL: return {errc::unavailable, x.what()};
+        default: return {errc::invalid, x.what()};
         }
     } catch (const std::bad_alloc& x) {
-        return {failure::kind::unavailable, x.what()};
+        return {errc::unavailable, x.what()};
     } catch (const std::exception& x) {
-        return {failure::kind::broken, x.what()};
+        return {errc::invalid, x.what()};
     } catch (...) {
-        return {failure::kind::broken, "unknown exception"};
+        return {errc::invalid, "unknown exception"};
     }
 }
 
@@ -44,7 +44,12 @@ public:
     // The read connection is opened now: opening it at the first read would take descriptors at a moment no
     // one expects (after start-up's, which operators and hostile_test count).
     sqlite_queue(writer& w, queue_options o)
-        : writer_(w), options_(o), reader_(std::make_unique<database>(w.path(), open_options{.read_only = true})) {}
+        : writer_(w),
+          options_(o),
+          reader_(std::make_unique<database>(w.path(), open_options{.read_only = true})),
+          gauges_reader_(std::make_unique<database>(w.path(), open_options{.read_only = true})) {}
+    // Owning its writer: declared first, it is destroyed last, after the read connection.
+    sqlite_queue(std::unique_ptr<writer> own, queue_options o) : sqlite_queue(*own, o) { own_ = std::move(own); }
 
     awaitable<result<std::optional<event_record>>> get_event(std::int64_t row) override {
         co_return read<std::optional<event_record>>([row](database& db) { return store::get_event(db, row); });
@@ -160,6 +165,23 @@ public:
         co_return r;
     }
 
+    awaitable<result<int>> release_abandoned() override {
+        auto task = [](database& db) { return store::release_expired(db, clock::now_ms(), true); };
+        auto r = co_await run<int>(std::move(task), options_.deadline);
+        co_return r;
+    }
+
+    // On a connection of its own: a count over a long queue must not hold up the worker's reads.
+    result<queue_gauges> read_gauges() override {
+        std::lock_guard lock(gauges_mutex_);
+        try {
+            return queue_gauges{.jobs_by_state = store::count_by_state(*gauges_reader_),
+                                .next_due_ms = store::next_due(*gauges_reader_)};
+        } catch (...) {
+            return failure_of(std::current_exception());
+        }
+    }
+
 private:
     // A read on the queue's read-only connection.
     template <class T, class Fn>
@@ -203,22 +225,29 @@ private:
         co_await timer.async_wait(tuple_awaitable);
         p->timer = nullptr;  // a completion after the deadline finds no timer to cancel
         if (!p->done)
-            co_return failure{failure::kind::timed_out,
+            co_return failure{errc::timed_out,
                               fmt::format("the database did not answer within {} ms", deadline.count())};
         if (p->error) co_return failure_of(p->error);
         co_return std::move(*p->value);
     }
 
+    std::unique_ptr<writer> own_;  // when the queue owns its writer (open_sqlite_queue)
     writer& writer_;
     queue_options options_;
     std::mutex read_mutex_;
     std::unique_ptr<database> reader_;
+    std::mutex gauges_mutex_;
+    std::unique_ptr<database> gauges_reader_;
 };
 
 }  // namespace
 
 std::unique_ptr<queue> make_sqlite_queue(writer& w, queue_options options) {
     return std::make_unique<sqlite_queue>(w, options);
+}
+
+std::unique_ptr<queue> open_sqlite_queue(writer_options w, queue_options options) {
+    return std::make_unique<sqlite_queue>(std::make_unique<writer>(std::move(w)), options);
 }
 
 }  // namespace spacehook::store

@@ -10,7 +10,7 @@
 
 namespace spacehook::worker {
 
-rules::template_data job_facts::template_data(const config::rule& rule) const {
+rules::template_data job_facts::template_data(const rules::rule& rule) const {
     rules::template_data d;
     d.file_id = file ? file->id : env.entry_id;
     d.file_title = file ? file->title : env.title;
@@ -37,7 +37,7 @@ rules::template_data job_facts::template_data(const config::rule& rule) const {
 
 namespace {
 
-using config::action_kind;
+using rules::action_kind;
 
 constexpr std::string_view timed_out_message = "timed out waiting for fileop";
 
@@ -62,7 +62,7 @@ constexpr std::string_view copies_prefix = "destination before the copy:";
 // The destination's copies of a file titled `title`: files named so, or "stem (N).ext" as DocSpace names a
 // duplicate.
 awaitable<docspace::outcome<copies>> copies_in(docspace::client& client, const std::string& title,
-                                               const config::entry_id& folder) {
+                                               const docspace::entry_id& folder) {
     const auto dot = title.rfind('.');
     const auto stem = dot == std::string::npos || dot == 0 ? title : title.substr(0, dot);
     const auto ext = dot == std::string::npos || dot == 0 ? std::string() : title.substr(dot);
@@ -183,7 +183,7 @@ awaitable<docspace::outcome<std::optional<docspace::fileop>>> settle_earlier_fil
 
 // The result of a finished move or copy of the job's file. `after_resume`: the step had been started before,
 // so a copy that made no file found one by its name in the destination, most likely the earlier attempt's.
-result fileop_outcome(const docspace::fileop& op, const config::action& a, docspace::file_info& file, bool after_resume) {
+result fileop_outcome(const docspace::fileop& op, const rules::action& a, docspace::file_info& file, bool after_resume) {
     const bool is_move = a.kind == action_kind::move;
     if (!op.error.empty())
         return dead(fmt::format("DocSpace could not {} file {}: {}", is_move ? "move" : "copy", file.id, op.error));
@@ -193,7 +193,7 @@ result fileop_outcome(const docspace::fileop& op, const config::action& a, docsp
             return done(fmt::format("moved to folder {}", a.to_folder));
         }
         return skipped(fmt::format("not moved: folder {} already has a file named \"{}\" (on_conflict {})", a.to_folder,
-                                   file.title, config::to_string(a.on_conflict)));
+                                   file.title, docspace::to_string(a.on_conflict)));
     }
     if (!op.file_ids.empty()) return done(fmt::format("copied to folder {} as file {}", a.to_folder, op.file_ids.front()));
     if (after_resume) return done(fmt::format("copied to folder {} by an earlier attempt", a.to_folder));
@@ -204,7 +204,7 @@ result fileop_outcome(const docspace::fileop& op, const config::action& a, docsp
 // A move or copy. The step is marked started before the PUT and keeps the operation's id once DocSpace
 // answers, so a resumed step first learns how the earlier operation ended (it may still be running) and
 // checks its effect, and issues the operation again only when it did not take effect.
-awaitable<result> run_fileop(step_env& env, store::step& st, const config::action& a) {
+awaitable<result> run_fileop(step_env& env, store::step& st, const rules::action& a) {
     auto& file = env.facts.file;
     if (!file) co_return dead("move and copy need a file event (the payload is not a file)");
     auto& client = env.docspace.client();
@@ -227,7 +227,7 @@ awaitable<result> run_fileop(step_env& env, store::step& st, const config::actio
         }
     }
     // A copy with Skip cannot be issued twice; Overwrite and Duplicate note the destination first.
-    const bool noted = !is_move && a.on_conflict != config::conflict::skip;
+    const bool noted = !is_move && a.on_conflict != docspace::conflict::skip;
     std::string before;
     if (noted) {
         auto now = co_await copies_in(client, file->title, a.to_folder);
@@ -244,7 +244,7 @@ awaitable<result> run_fileop(step_env& env, store::step& st, const config::actio
     if (!started) co_return env.lease.ended();
     // A Skip copy that may already have happened is issued again with Skip, so it cannot make a second copy;
     // an Overwrite or Duplicate copy was found not made above, and is issued as configured.
-    const auto conflict = (!is_move && resumed && !noted) ? config::conflict::skip : a.on_conflict;
+    const auto conflict = (!is_move && resumed && !noted) ? docspace::conflict::skip : a.on_conflict;
     auto op = co_await client.start_fileop(kind, file->id, a.to_folder, conflict);
     if (!op) co_return from_api(op.error());
     if (!op->finished) {
@@ -280,7 +280,7 @@ std::string render(const step_env& env, const rules::compiled_template& t, const
 
 }  // namespace
 
-awaitable<result> run_action(step_env& env, store::step& st, const config::action& a, const action_templates& t) {
+awaitable<result> run_action(step_env& env, store::step& st, const rules::action& a, const action_templates& t) {
     const auto job_id = env.lease.id().job_id;
     switch (a.kind) {
     case action_kind::move:
@@ -309,11 +309,8 @@ awaitable<result> run_action(step_env& env, store::step& st, const config::actio
         m.message_id = fmt::format("<{}@spacehook>", m.idempotency_key);
         auto channel = it->second;  // keeps the channel alive across a reload
         auto r = co_await channel->send(m);
-        switch (r.kind) {
-        case notify::outcome::sent: co_return done(fmt::format("sent via {}: {}", a.channel, r.detail));
-        case notify::outcome::transient: co_return retry(fmt::format("{}: {}", a.channel, r.detail));
-        case notify::outcome::permanent: co_return dead(fmt::format("{}: {}", a.channel, r.detail));
-        }
+        if (r.sent()) co_return done(fmt::format("sent via {}: {}", a.channel, r.detail));
+        co_return failed(*r.failed, fmt::format("{}: {}", a.channel, r.detail));
     }
     }
     co_return dead("unknown action");

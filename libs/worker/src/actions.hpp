@@ -22,7 +22,7 @@ struct job_facts {
     std::optional<docspace::file_info> file;  // current state, when the rule needs it
     std::optional<docspace::person> actor;
 
-    rules::template_data template_data(const config::rule& rule) const;
+    rules::template_data template_data(const rules::rule& rule) const;
 };
 
 // What a step runs with; all of it outlives the step.
@@ -30,12 +30,12 @@ struct step_env {
     docspace_reads& docspace;
     held_lease& lease;
     const runtime& rt;
-    const config::rule& rule;
+    const rules::rule& rule;
     job_facts& facts;
 };
 
 // Runs step `st` (its state and result as stored; updated as the step records its progress).
-awaitable<result> run_action(step_env& env, store::step& st, const config::action& a, const action_templates& t);
+awaitable<result> run_action(step_env& env, store::step& st, const rules::action& a, const action_templates& t);
 
 }  // namespace spacehook::worker
 

@@ -22,9 +22,9 @@ bool iequals(std::string_view a, std::string_view b) {
            });
 }
 
-std::vector<std::string> action_names(const config::rule& rule) {
+std::vector<std::string> action_names(const rules::rule& rule) {
     std::vector<std::string> names;
-    for (const auto& a : rule.actions) names.emplace_back(config::to_string(a.kind));
+    for (const auto& a : rule.actions) names.emplace_back(rules::to_string(a.kind));
     return names;
 }
 
@@ -72,7 +72,7 @@ awaitable<std::optional<result>> gather(runner_deps& d, const runtime& rt, std::
         // for one that has, the file may sit there because of its own move.
         if (facts.file)
             for (const auto& a : rt.matcher->rule(rule_idx).actions)
-                if (a.kind == config::action_kind::move && facts.file->folder_id == a.to_folder)
+                if (a.kind == rules::action_kind::move && facts.file->folder_id == a.to_folder)
                     co_return skipped(fmt::format("file {} is already in folder {}: an earlier event moved it",
                                                   facts.file->id, a.to_folder));
     }
@@ -135,7 +135,7 @@ awaitable<attempt_end> run_attempt(runner_deps d, const runtime& rt, const store
         result r = co_await run_action(env, st, action, templates);
         d.registry
             .get_histogram("spacehook_action_seconds", "Time one action took, by kind.",
-                           {{"action", std::string(config::to_string(action.kind))}})
+                           {{"action", std::string(rules::to_string(action.kind))}})
             .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         if (r.kind == result_kind::done || r.kind == result_kind::skipped) {
             store::step_end end{st.idx, r.kind == result_kind::done ? store::step_state::done : store::step_state::skipped,
@@ -145,7 +145,7 @@ awaitable<attempt_end> run_attempt(runner_deps d, const runtime& rt, const store
             if (!recorded) co_return attempt_end{lease.ended()};
             continue;
         }
-        r.detail = fmt::format("step {} ({}): {}", st.idx + 1, config::to_string(action.kind), r.detail);
+        r.detail = fmt::format("step {} ({}): {}", st.idx + 1, rules::to_string(action.kind), r.detail);
         co_return attempt_end{std::move(r)};
     }
     co_return attempt_end{done("")};

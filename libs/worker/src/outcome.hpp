@@ -1,7 +1,6 @@
 // How a step or an attempt of a job ended, as the worker decides it: done, skipped (with the reason),
-// retry (transient: network, 401, 429, 5xx, a lost lease; Retry-After honoured) or dead (permanent).
-// The transient/permanent split of DocSpace's answers is api_error::permanent(); of a channel's, its
-// send_result.
+// retry (network, 401, 429, 5xx, a lost lease, a store that did not answer; Retry-After honoured) or dead.
+// Which failures are dead is core/error.hpp's permanent(errc), for DocSpace, channels and the store alike.
 #ifndef SPACEHOOK_WORKER_OUTCOME_HPP
 #define SPACEHOOK_WORKER_OUTCOME_HPP
 
@@ -28,11 +27,13 @@ inline result retry(std::string d, std::optional<std::int64_t> after = {}) {
     return {result_kind::retry, std::move(d), after};
 }
 
-// A DocSpace failure as a result: permanent answers (400/403/404/...) end the job, everything else is retried.
-inline result from_api(const docspace::api_error& e) {
-    if (e.permanent()) return dead(e.describe());
-    return retry(e.describe(), e.retry_after_ms);
+// A failure as a result: permanent ones end the job, everything else is retried.
+inline result failed(errc code, std::string d, std::optional<std::int64_t> retry_after = {}) {
+    if (permanent(code)) return dead(std::move(d));
+    return retry(std::move(d), retry_after);
 }
+
+inline result from_api(const docspace::api_error& e) { return failed(e.code(), e.describe(), e.retry_after_ms); }
 
 inline result lease_lost() { return retry("lease lost while running"); }
 

@@ -95,7 +95,7 @@ struct pool::impl : std::enable_shared_from_this<impl> {
             store::queue::step_names names = [rt = rt_now](const store::job& j) {
                 std::vector<std::string> out;
                 if (auto idx = rt->matcher->find(j.rule))
-                    for (const auto& a : rt->matcher->rule(*idx).actions) out.emplace_back(config::to_string(a.kind));
+                    for (const auto& a : rt->matcher->rule(*idx).actions) out.emplace_back(rules::to_string(a.kind));
                 return out;
             };
             auto r = co_await queue.lease_next(rt_now->settings->workers.lease_ms, std::move(names));
@@ -192,7 +192,7 @@ struct pool::impl : std::enable_shared_from_this<impl> {
     }
 
     std::shared_ptr<docspace_reads> docspace_for(const runtime& rt_now) {
-        auto wanted = docspace::client_settings::from(rt_now.settings->docspace);
+        auto wanted = config::docspace_client(rt_now.settings->docspace);
         if (!docspace || docspace->settings() != wanted) {
             if (docspace) log::info("docspace.client_replaced", {{"base_url", wanted.base_url}});
             docspace = std::make_shared<docspace_reads>(ctx.get_executor(), std::move(wanted));

@@ -18,7 +18,7 @@ rules::compiled_template compile_or_throw(const std::string& text, const std::st
 std::shared_ptr<const runtime> build_runtime(std::shared_ptr<const config::settings> s) {
     auto rt = std::make_shared<runtime>();
     rt->settings = s;
-    rt->matcher = std::make_shared<const rules::matcher>(*s);
+    rt->matcher = std::make_shared<const rules::matcher>(s->rules);
     for (std::size_t i = 0; i < s->rules.size(); ++i) {
         std::vector<action_templates> per_action;
         for (std::size_t k = 0; k < s->rules[i].actions.size(); ++k) {
@@ -32,9 +32,9 @@ std::shared_ptr<const runtime> build_runtime(std::shared_ptr<const config::setti
     for (const auto& c : s->channels) {
         std::shared_ptr<notify::channel> ch;
         switch (c.type) {
-        case config::channel_type::smtp: ch = notify::make_smtp_channel(c); break;
-        case config::channel_type::http: ch = notify::make_http_channel(c); break;
-        case config::channel_type::log: ch = notify::make_log_channel(c); break;
+        case notify::channel_type::smtp: ch = notify::make_smtp_channel(c); break;
+        case notify::channel_type::http: ch = notify::make_http_channel(c); break;
+        case notify::channel_type::log: ch = notify::make_log_channel(c); break;
         }
         rt->channels.emplace(c.name, std::move(ch));
     }

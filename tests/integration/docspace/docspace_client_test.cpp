@@ -113,7 +113,7 @@ TEST_CASE("a wrong API key is a 401 that is neither retryable nor permanent") {
     auto r = f.run([&]() -> awaitable<outcome<person>> { co_return co_await other.self(); });
     REQUIRE_FALSE(r.has_value());
     CHECK(r.error().status == 401);
-    CHECK_FALSE(r.error().retryable());
+    CHECK_FALSE(r.error().transient());
     CHECK_FALSE(r.error().permanent());
 }
 
@@ -207,7 +207,7 @@ TEST_CASE("run_fileop moves a file: polls until finished and reports the file") 
     o.fileop_delay = 30ms;
     fixture f(o);
     auto r = f.run([&]() -> awaitable<outcome<fileop_result>> {
-        co_return co_await f.api.run_fileop(fileop_kind::move, "8421", "654321", config::conflict::skip, 10ms, 10s);
+        co_return co_await f.api.run_fileop(fileop_kind::move, "8421", "654321", docspace::conflict::skip, 10ms, 10s);
     });
     REQUIRE(r.has_value());
     CHECK_FALSE(r->vanished);
@@ -236,7 +236,7 @@ TEST_CASE("run_fileop moves a file: polls until finished and reports the file") 
 TEST_CASE("run_fileop copies a file and reports the new copy's id") {
     fixture f;
     auto r = f.run([&]() -> awaitable<outcome<fileop_result>> {
-        co_return co_await f.api.run_fileop(fileop_kind::copy, "8421", "654321", config::conflict::skip, 10ms, 10s);
+        co_return co_await f.api.run_fileop(fileop_kind::copy, "8421", "654321", docspace::conflict::skip, 10ms, 10s);
     });
     REQUIRE(r.has_value());
     REQUIRE(r->op.finished);
@@ -256,7 +256,7 @@ TEST_CASE("an op finished before the PUT answers needs no poll") {
     o.fileop_delay = 0ms;
     fixture f(o);
     auto r = f.run([&]() -> awaitable<outcome<fileop_result>> {
-        co_return co_await f.api.run_fileop(fileop_kind::move, "8421", "654321", config::conflict::skip, 10ms, 10s);
+        co_return co_await f.api.run_fileop(fileop_kind::move, "8421", "654321", docspace::conflict::skip, 10ms, 10s);
     });
     REQUIRE(r.has_value());
     CHECK(r->op.finished);
@@ -268,7 +268,7 @@ TEST_CASE("a Skip conflict finishes without error and without the file") {
     fixture f;
     f.sim.add_file(f.archive, "Invoice-2025-06.pdf", 100, 9000);
     auto r = f.run([&]() -> awaitable<outcome<fileop_result>> {
-        co_return co_await f.api.run_fileop(fileop_kind::move, "8421", "654321", config::conflict::skip, 10ms, 10s);
+        co_return co_await f.api.run_fileop(fileop_kind::move, "8421", "654321", docspace::conflict::skip, 10ms, 10s);
     });
     REQUIRE(r.has_value());
     CHECK(r->op.finished);
@@ -278,7 +278,7 @@ TEST_CASE("a Skip conflict finishes without error and without the file") {
 
     SUBCASE("Duplicate makes a second file instead") {
         auto d = f.run([&]() -> awaitable<outcome<fileop_result>> {
-            co_return co_await f.api.run_fileop(fileop_kind::copy, "8421", "654321", config::conflict::duplicate, 10ms,
+            co_return co_await f.api.run_fileop(fileop_kind::copy, "8421", "654321", docspace::conflict::duplicate, 10ms,
                                                 10s);
         });
         REQUIRE(d.has_value());
@@ -292,7 +292,7 @@ TEST_CASE("an op that vanishes before we see it finished is reported as vanished
     // Someone else (another poller with the same key) dequeues the finished op before our first poll.
     std::optional<outcome<fileop_result>> result;
     auto spawned = [&]() -> awaitable<void> {
-        result.emplace(co_await f.api.run_fileop(fileop_kind::move, "8421", "654321", config::conflict::skip, 1500ms, 10s));
+        result.emplace(co_await f.api.run_fileop(fileop_kind::move, "8421", "654321", docspace::conflict::skip, 1500ms, 10s));
     };
     asio::co_spawn(f.ctx, spawned(), [](std::exception_ptr e) {
         if (e) std::rethrow_exception(e);
@@ -319,13 +319,13 @@ TEST_CASE("run_fileop gives up at its deadline with status 0") {
     fixture f(o);
     const auto started = std::chrono::steady_clock::now();
     auto r = f.run([&]() -> awaitable<outcome<fileop_result>> {
-        co_return co_await f.api.run_fileop(fileop_kind::move, "8421", "654321", config::conflict::skip, 20ms, 300ms);
+        co_return co_await f.api.run_fileop(fileop_kind::move, "8421", "654321", docspace::conflict::skip, 20ms, 300ms);
     });
     const auto took = std::chrono::steady_clock::now() - started;
     REQUIRE_FALSE(r.has_value());
     CHECK(r.error().status == 0);
     CHECK(r.error().message == "timed out waiting for fileop");
-    CHECK(r.error().retryable());
+    CHECK(r.error().transient());
     CHECK(took >= 300ms);
     CHECK(took < 5s);
     // 20, 40, 80, 160 ms: the doubling interval fits four polls into 300 ms, and never polls after the deadline.
@@ -336,7 +336,7 @@ TEST_CASE("run_fileop polls through a transient failure") {
     fixture f;
     f.sim.fail_next("GET", "/api/2.0/files/fileops", 503, 2);
     auto r = f.run([&]() -> awaitable<outcome<fileop_result>> {
-        co_return co_await f.api.run_fileop(fileop_kind::move, "8421", "654321", config::conflict::skip, 10ms, 10s);
+        co_return co_await f.api.run_fileop(fileop_kind::move, "8421", "654321", docspace::conflict::skip, 10ms, 10s);
     });
     REQUIRE(r.has_value());
     CHECK(r->op.finished);
@@ -355,7 +355,7 @@ TEST_CASE("run_fileop stops at a permanent failure of the start or of a poll") {
         s.api_key = "sk-guest";
         client as_guest(f.ctx.get_executor(), s);
         auto r = f.run([&]() -> awaitable<outcome<fileop_result>> {
-            co_return co_await as_guest.run_fileop(fileop_kind::move, "8421", "654321", config::conflict::skip, 10ms, 10s);
+            co_return co_await as_guest.run_fileop(fileop_kind::move, "8421", "654321", docspace::conflict::skip, 10ms, 10s);
         });
         REQUIRE_FALSE(r.has_value());
         CHECK(r.error().status == 403);
@@ -364,7 +364,7 @@ TEST_CASE("run_fileop stops at a permanent failure of the start or of a poll") {
     SUBCASE("a poll answered 404") {
         f.sim.fail_next("GET", "/api/2.0/files/fileops", 404);
         auto r = f.run([&]() -> awaitable<outcome<fileop_result>> {
-            co_return co_await f.api.run_fileop(fileop_kind::move, "8421", "654321", config::conflict::skip, 10ms, 10s);
+            co_return co_await f.api.run_fileop(fileop_kind::move, "8421", "654321", docspace::conflict::skip, 10ms, 10s);
         });
         REQUIRE_FALSE(r.has_value());
         CHECK(r.error().status == 404);
@@ -380,7 +380,7 @@ TEST_CASE("a 429 carries Retry-After, and the next call goes through") {
     CHECK(r1.error().status == 429);
     REQUIRE(r1.error().retry_after_ms.has_value());
     CHECK(*r1.error().retry_after_ms == 3000);
-    CHECK(r1.error().retryable());
+    CHECK(r1.error().transient());
     CHECK(r1.error().endpoint == "files.file.get");
     auto r2 = f.run([&]() -> awaitable<outcome<file_info>> { co_return co_await f.api.file("8421"); });
     CHECK(r2.has_value());
@@ -394,7 +394,7 @@ TEST_CASE("no answer within the timeout, a dropped connection, and a dead port a
         auto r = f.run([&]() -> awaitable<outcome<file_info>> { co_return co_await f.api.file("8421"); });
         REQUIRE_FALSE(r.has_value());
         CHECK(r.error().status == 0);
-        CHECK(r.error().retryable());
+        CHECK(r.error().transient());
         CHECK_FALSE(r.error().message.empty());
         REQUIRE(f.responses.size() == 1);
         CHECK(f.responses[0].second == 0);
@@ -405,7 +405,7 @@ TEST_CASE("no answer within the timeout, a dropped connection, and a dead port a
         auto r = f.run([&]() -> awaitable<outcome<file_info>> { co_return co_await f.api.file("8421"); });
         REQUIRE_FALSE(r.has_value());
         CHECK(r.error().status == 0);
-        CHECK(r.error().retryable());
+        CHECK(r.error().transient());
     }
     SUBCASE("nobody listening") {
         asio::io_context ctx;
@@ -419,7 +419,7 @@ TEST_CASE("no answer within the timeout, a dropped connection, and a dead port a
         REQUIRE_FALSE(r.has_value());
         CHECK(r.error().status == 0);
         CHECK(r.error().endpoint == "people.self");
-        CHECK(r.error().retryable());
+        CHECK(r.error().transient());
     }
 }
 
@@ -581,7 +581,7 @@ TEST_CASE("webhook_log reads pages of the delivery log with their total, and map
         REQUIRE_FALSE(limited.has_value());
         CHECK(limited.error().status == 429);
         CHECK(limited.error().retry_after_ms == 3000);
-        CHECK(limited.error().retryable());
+        CHECK(limited.error().transient());
         CHECK(limited.error().endpoint == "settings.webhooks.log");
     }
     SUBCASE("403 for a guest") {

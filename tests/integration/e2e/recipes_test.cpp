@@ -19,10 +19,10 @@ constexpr auto client_room = world::client_room, incoming = world::incoming, com
 }  // namespace
 
 namespace {
-void with_conflict(config::settings& s, config::conflict c) {
+void with_conflict(config::settings& s, docspace::conflict c) {
     for (auto& r : s.rules)
         for (auto& a : r.actions)
-            if (a.kind == config::action_kind::copy) a.on_conflict = c;
+            if (a.kind == rules::action_kind::copy) a.on_conflict = c;
 }
 }  // namespace
 
@@ -145,7 +145,7 @@ TEST_SUITE("recipes end to end") {
     }
 
     TEST_CASE("an Overwrite copy whose PUT never reached DocSpace is made when the job resumes, not assumed made") {
-        world w([](config::settings& s) { with_conflict(s, config::conflict::overwrite); });
+        world w([](config::settings& s) { with_conflict(s, docspace::conflict::overwrite); });
         const auto existing = w.ds->add_file(internal_room, "policy.docx");  // the copy will overwrite it
         w.ds->reset_next("PUT", "/api/2.0/files/fileops/copy", 1);        // closed before it is served
         w.ds->upload(w.client_user, compliance, "policy.docx", false);
@@ -163,7 +163,7 @@ TEST_SUITE("recipes end to end") {
     }
 
     TEST_CASE("a Duplicate copy whose answer was lost is recognised when the job resumes, and not made twice") {
-        world w([](config::settings& s) { with_conflict(s, config::conflict::duplicate); });
+        world w([](config::settings& s) { with_conflict(s, docspace::conflict::duplicate); });
         w.ds->add_file(internal_room, "policy.docx");
         // Every copy PUT is served, then its answer is lost.
         w.ds->set_fault_profile({.p_drop = 1.0, .method = "PUT", .path_prefix = "/api/2.0/files/fileops/copy"});

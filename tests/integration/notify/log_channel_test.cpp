@@ -13,9 +13,9 @@ TEST_CASE("the log channel writes one notify line with the message and reports s
     std::vector<std::string> lines;
     auto previous = log::set_sink([&](log::level, std::string_view line) { lines.emplace_back(line); });
     boost::asio::io_context ctx;
-    config::channel_settings s;
+    notify::channel_settings s;
     s.name = "console";
-    s.type = config::channel_type::log;
+    s.type = notify::channel_type::log;
     auto ch = notify::make_log_channel(s);
     CHECK(ch->name() == "console");
     notify::message m{
@@ -23,7 +23,7 @@ TEST_CASE("the log channel writes one notify line with the message and reports s
     auto r = test::run_coro(ctx, [&] { return ch->send(m); });
     log::set_sink(previous);
 
-    CHECK(r.kind == notify::outcome::sent);
+    CHECK(r.sent());
     REQUIRE(lines.size() == 1);
     auto line = boost::json::parse(lines[0]).as_object();
     CHECK(line.at("event") == "notify");
@@ -31,7 +31,7 @@ TEST_CASE("the log channel writes one notify line with the message and reports s
     CHECK(line.at("subject") == "File changed in Compliance folder");
     CHECK(line.at("body") == "policy.docx ✓");
     CHECK(line.at("message_id") == "<job-3.step-0@spacehook>");
-    CHECK(notify::to_string(r.kind) == "sent");
+    CHECK(notify::to_string(r) == "sent");
 }
 
 }  // TEST_SUITE

@@ -21,12 +21,11 @@ namespace {
 
 using namespace spacehook;
 using tcp = asio::ip::tcp;
-using notify::outcome;
 
-config::channel_settings smtp_settings(std::uint16_t port) {
-    config::channel_settings s;
+notify::channel_settings smtp_settings(std::uint16_t port) {
+    notify::channel_settings s;
     s.name = "manager-mail";
-    s.type = config::channel_type::smtp;
+    s.type = notify::channel_type::smtp;
     s.url = "smtp://127.0.0.1:" + std::to_string(port);
     s.from = "spacehook@example.com";
     s.to = {"manager@example.com", "Ops Team <ops@example.com>"};
@@ -123,7 +122,7 @@ TEST_CASE("a plain send delivers the envelope, the headers and a dot-stuffed bod
     auto m = sample_message();
     m.body = "Hello\n.hidden\n..two dots\n.\nend";
     auto r = send(ctx, *ch, m);
-    REQUIRE(r.kind == outcome::sent);
+    REQUIRE(r.sent());
     CHECK(r.detail.starts_with("250"));
 
     REQUIRE(sink.count() == 1);
@@ -155,7 +154,7 @@ TEST_CASE("a UTF-8 subject and body survive encoding and folding") {
         auto m = sample_message();
         m.subject = "Rechnung übersicht ✓";
         m.body = "Grüße aus Köln ✓\n.dot line\n" + std::string(120, 'x') + " trailing space \n";
-        REQUIRE(send(ctx, *ch, m).kind == outcome::sent);
+        REQUIRE(send(ctx, *ch, m).sent());
         REQUIRE(sink.count() == 1);
         auto mail = sink.messages().at(0);
         CHECK(mail.header("Subject").starts_with("=?UTF-8?B?"));
@@ -179,7 +178,7 @@ TEST_CASE("a UTF-8 subject and body survive encoding and folding") {
         for (const auto& subject : {utf8_subject, ascii_subject}) {
             auto m = sample_message();
             m.subject = subject;
-            REQUIRE(send(ctx, *ch, m).kind == outcome::sent);
+            REQUIRE(send(ctx, *ch, m).sent());
         }
         REQUIRE(sink.count() == 2);
         auto mails = sink.messages();
@@ -192,7 +191,7 @@ TEST_CASE("a UTF-8 subject and body survive encoding and folding") {
     SUBCASE("CR and LF in the subject cannot inject a header") {
         auto m = sample_message();
         m.subject = "Hello\r\nBcc: victim@example.com";
-        REQUIRE(send(ctx, *ch, m).kind == outcome::sent);
+        REQUIRE(send(ctx, *ch, m).sent());
         auto mail = sink.messages().at(0);
         CHECK(mail.header("Bcc").empty());
         CHECK(mail.decoded_subject() == "Hello Bcc: victim@example.com");
@@ -227,7 +226,7 @@ TEST_CASE("STARTTLS with AUTH verifies the sink's certificate and authenticates"
     CAPTURE(s.url);
     auto ch = notify::make_smtp_channel(s);
     auto r = send(ctx, *ch, sample_message());
-    REQUIRE(r.kind == outcome::sent);
+    REQUIRE(r.sent());
     REQUIRE(sink.count() == 1);
     auto mail = sink.messages().at(0);
     CHECK(mail.tls);
@@ -245,7 +244,7 @@ TEST_CASE("implicit TLS (smtps://) delivers over TLS from the first byte") {
     s.url = "smtps://127.0.0.1:" + std::to_string(sink.port());
     s.ca_file = write_file(dir, "sink.pem", sink.cert_pem());
     auto ch = notify::make_smtp_channel(s);
-    REQUIRE(send(ctx, *ch, sample_message()).kind == outcome::sent);
+    REQUIRE(send(ctx, *ch, sample_message()).sent());
     REQUIRE(sink.count() == 1);
     CHECK(sink.messages().at(0).tls);
 }
@@ -268,7 +267,7 @@ TEST_CASE("rejected credentials are permanent and the password appears neither i
     s.ca_file = write_file(dir, "sink.pem", sink.cert_pem());
     auto ch = notify::make_smtp_channel(s);
     auto r = send(ctx, *ch, sample_message());
-    CHECK(r.kind == outcome::permanent);
+    CHECK(r.failed == spacehook::errc::rejected);
     CHECK(r.detail.find("535") != std::string::npos);
     CHECK(r.detail.find("Wrong-Secret-42") == std::string::npos);
     CHECK(logs.all().find("Wrong-Secret-42") == std::string::npos);
@@ -288,7 +287,7 @@ TEST_CASE("a certificate from another CA is a permanent failure") {
     s.ca_file = write_file(dir, "other.pem", other.cert_pem());
     auto ch = notify::make_smtp_channel(s);
     auto r = send(ctx, *ch, sample_message());
-    CHECK(r.kind == outcome::permanent);
+    CHECK(r.failed == spacehook::errc::rejected);
     CHECK(r.detail.find("certificate verification failed") != std::string::npos);
     CHECK(sink.count() == 0);
 }
@@ -318,7 +317,7 @@ TEST_CASE("an address the certificate does not cover is a permanent failure") {
     s.ca_file = write_file(dir, "sink.pem", sink.cert_pem());
     auto ch = notify::make_smtp_channel(s);
     auto r = send(ctx, *ch, sample_message());
-    CHECK(r.kind == outcome::permanent);
+    CHECK(r.failed == spacehook::errc::rejected);
     CHECK(r.detail.find("certificate verification failed") != std::string::npos);
     CHECK(sink.count() == 0);
 }
@@ -335,7 +334,7 @@ TEST_CASE("starttls requested but not offered is permanent and nothing is sent")
     s.password = "pw-never-sent";
     auto ch = notify::make_smtp_channel(s);
     auto r = send(ctx, *ch, sample_message());
-    CHECK(r.kind == outcome::permanent);
+    CHECK(r.failed == spacehook::errc::invalid);
     CHECK(r.detail.find("STARTTLS") != std::string::npos);
     CHECK(sink.count() == 0);
 }
@@ -347,11 +346,11 @@ TEST_CASE("a 4xx reply to RCPT is transient and a later attempt succeeds") {
     mailsink::smtp_sink sink(ctx, opts);
     auto ch = notify::make_smtp_channel(smtp_settings(sink.port()));
     auto first = send(ctx, *ch, sample_message());
-    CHECK(first.kind == outcome::transient);
+    CHECK(first.failed == spacehook::errc::unavailable);
     CHECK(first.detail.find("451") != std::string::npos);
     CHECK(sink.count() == 0);
     auto second = send(ctx, *ch, sample_message());
-    CHECK(second.kind == outcome::sent);
+    CHECK(second.sent());
     CHECK(sink.count() == 1);
 }
 
@@ -363,10 +362,10 @@ TEST_CASE("a connection dropped mid-DATA is transient and stores nothing") {
     mailsink::smtp_sink sink(ctx, opts);
     auto ch = notify::make_smtp_channel(smtp_settings(sink.port()));
     auto first = send(ctx, *ch, sample_message());
-    CHECK(first.kind == outcome::transient);
+    CHECK(first.failed == spacehook::errc::unavailable);
     CHECK(sink.count() == 0);
     auto second = send(ctx, *ch, sample_message());
-    CHECK(second.kind == outcome::sent);
+    CHECK(second.sent());
     CHECK(sink.count() == 1);
 }
 
@@ -375,11 +374,11 @@ TEST_CASE("a resend carries the same Message-ID and an empty id gets a fresh one
     mailsink::smtp_sink sink(ctx);
     auto ch = notify::make_smtp_channel(smtp_settings(sink.port()));
     auto m = sample_message();
-    REQUIRE(send(ctx, *ch, m).kind == outcome::sent);
-    REQUIRE(send(ctx, *ch, m).kind == outcome::sent);
+    REQUIRE(send(ctx, *ch, m).sent());
+    REQUIRE(send(ctx, *ch, m).sent());
     m.message_id.clear();
-    REQUIRE(send(ctx, *ch, m).kind == outcome::sent);
-    REQUIRE(send(ctx, *ch, m).kind == outcome::sent);
+    REQUIRE(send(ctx, *ch, m).sent());
+    REQUIRE(send(ctx, *ch, m).sent());
     auto mails = sink.messages();
     REQUIRE(mails.size() == 4);
     CHECK(mails[0].header("Message-ID") == "<job-12.step-1@spacehook>");
@@ -395,7 +394,7 @@ TEST_CASE("display names are quoted or encoded while the envelope keeps the bare
     auto s = smtp_settings(sink.port());
     s.from = "Spacehook Bötchen <spacehook@example.com>";
     s.to = {"Doe, Jane <jane@example.com>", "<bob@example.com>"};
-    REQUIRE(send(ctx, *notify::make_smtp_channel(s), sample_message()).kind == outcome::sent);
+    REQUIRE(send(ctx, *notify::make_smtp_channel(s), sample_message()).sent());
     auto mail = sink.messages().at(0);
     CHECK(mail.mail_from == "spacehook@example.com");
     CHECK(mail.rcpt_to == std::vector<std::string>{"jane@example.com", "bob@example.com"});
@@ -410,7 +409,7 @@ TEST_CASE("a message id without brackets or domain is made well-formed") {
     auto ch = notify::make_smtp_channel(smtp_settings(sink.port()));
     auto m = sample_message();
     m.message_id = "job-12.step-1";
-    REQUIRE(send(ctx, *ch, m).kind == outcome::sent);
+    REQUIRE(send(ctx, *ch, m).sent());
     CHECK(sink.messages().at(0).header("Message-ID") == "<job-12.step-1@spacehook>");
 }
 
@@ -420,11 +419,11 @@ TEST_CASE("a server without EHLO gets HELO, and then cannot satisfy starttls") {
     opts.reject_ehlo = true;
     mailsink::smtp_sink sink(ctx, opts);
     auto s = smtp_settings(sink.port());
-    REQUIRE(send(ctx, *notify::make_smtp_channel(s), sample_message()).kind == outcome::sent);
+    REQUIRE(send(ctx, *notify::make_smtp_channel(s), sample_message()).sent());
     REQUIRE(sink.count() == 1);
     CHECK(sink.messages().at(0).helo == "[127.0.0.1]");
     s.starttls = true;
-    CHECK(send(ctx, *notify::make_smtp_channel(s), sample_message()).kind == outcome::permanent);
+    CHECK(send(ctx, *notify::make_smtp_channel(s), sample_message()).failed == spacehook::errc::invalid);
     CHECK(sink.count() == 1);
 }
 
@@ -437,7 +436,7 @@ TEST_CASE("connecting to a closed port is transient") {
     }
     auto ch = notify::make_smtp_channel(smtp_settings(port));
     auto r = send(ctx, *ch, sample_message());
-    CHECK(r.kind == outcome::transient);
+    CHECK(r.failed == spacehook::errc::unavailable);
     CHECK(r.detail.find("connect") != std::string::npos);
 }
 
@@ -456,7 +455,7 @@ TEST_CASE("a server that never answers times out as transient within the deadlin
     auto r = test::run_coro(ctx, [&] { return ch->send(m); }, std::chrono::seconds(10));
     auto elapsed = std::chrono::steady_clock::now() - start;
     CHECK(was_accepted);
-    CHECK(r.kind == outcome::transient);
+    CHECK(r.failed == spacehook::errc::timed_out);
     CHECK(r.detail.find("timed out") != std::string::npos);
     CHECK(elapsed >= std::chrono::milliseconds(290));
     CHECK(elapsed < std::chrono::seconds(5));
@@ -471,7 +470,7 @@ TEST_CASE("bad configuration fails permanently without touching the network") {
     SUBCASE("recipient with a line break") { s.to = {"a@example.com\r\nRCPT TO:<b@example.com>"}; }
     SUBCASE("from without a domain") { s.from = "spacehook"; }
     auto ch = notify::make_smtp_channel(s);
-    CHECK(send(ctx, *ch, sample_message()).kind == outcome::permanent);
+    CHECK(send(ctx, *ch, sample_message()).failed == spacehook::errc::invalid);
     CHECK(sink.connections() == 0);
 }
 

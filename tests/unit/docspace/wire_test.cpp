@@ -54,7 +54,7 @@ TEST_CASE("a 2xx body that is not an envelope is an error carrying the status") 
     REQUIRE_FALSE(not_json.has_value());
     CHECK(not_json.error().status == 200);
     CHECK(not_json.error().endpoint == "people.self");
-    CHECK_FALSE(not_json.error().retryable());
+    CHECK_FALSE(not_json.error().transient());
     CHECK_FALSE(not_json.error().permanent());
 
     auto no_member = wire::unwrap(response(200, R"({"status":0})"), "people.self", now);
@@ -74,7 +74,7 @@ TEST_CASE("the error envelope's message and the status become the api_error") {
     CHECK(e.endpoint == "files.file.comment");
     CHECK_FALSE(e.retry_after_ms.has_value());
     CHECK(e.permanent());
-    CHECK_FALSE(e.retryable());
+    CHECK_FALSE(e.transient());
 }
 
 TEST_CASE("error messages are cut to 200 bytes at a character boundary") {
@@ -85,7 +85,7 @@ TEST_CASE("error messages are cut to 200 bytes at a character boundary") {
                           "x", now);
     REQUIRE_FALSE(r.has_value());
     CHECK(r.error().message == std::string(199, 'a'));
-    CHECK(r.error().retryable());
+    CHECK(r.error().transient());
 }
 
 TEST_CASE("a non-JSON error body is described by status and text") {
@@ -102,7 +102,7 @@ TEST_CASE("429 and 503 carry the wait from Retry-After or X-RateLimit-Reset") {
         auto r = wire::unwrap(response(429, body, {{"Retry-After", "30"}}), "x", now);
         REQUIRE(r.error().retry_after_ms.has_value());
         CHECK(*r.error().retry_after_ms == 30000);
-        CHECK(r.error().retryable());
+        CHECK(r.error().transient());
     }
     SUBCASE("Retry-After as an HTTP date") {
         // 1750000000 = Sun, 15 Jun 2025 15:06:40 GMT
@@ -139,7 +139,7 @@ TEST_CASE("429 and 503 carry the wait from Retry-After or X-RateLimit-Reset") {
     }
 }
 
-TEST_CASE("statuses sort into retryable and permanent") {
+TEST_CASE("statuses sort into transient, permanent and neither (core errc)") {
     auto err = [](unsigned s) {
         api_error e;
         e.status = s;
@@ -147,17 +147,24 @@ TEST_CASE("statuses sort into retryable and permanent") {
     };
     for (unsigned s : {0u, 408u, 429u, 500u, 502u, 503u, 504u}) {
         CAPTURE(s);
-        CHECK(err(s).retryable());
+        CHECK(err(s).transient());
         CHECK_FALSE(err(s).permanent());
     }
     for (unsigned s : {400u, 402u, 403u, 404u, 410u, 415u}) {
         CAPTURE(s);
         CHECK(err(s).permanent());
-        CHECK_FALSE(err(s).retryable());
+        CHECK_FALSE(err(s).transient());
     }
-    CHECK_FALSE(err(501).retryable());
-    CHECK_FALSE(err(401).retryable());
+    CHECK_FALSE(err(501).transient());
+    CHECK_FALSE(err(401).transient());
     CHECK_FALSE(err(401).permanent());
+    CHECK(err(0).code() == spacehook::errc::unavailable);
+    CHECK(err(401).code() == spacehook::errc::unauthorized);
+    CHECK(err(408).code() == spacehook::errc::timed_out);
+    CHECK(err(429).code() == spacehook::errc::rate_limited);
+    CHECK(err(403).code() == spacehook::errc::rejected);
+    CHECK(err(501).code() == spacehook::errc::unexpected);
+    CHECK(err(200).code() == spacehook::errc::unexpected);  // a 2xx whose body could not be read
 }
 
 TEST_CASE("a FileDto becomes file_info, with ApiDateTime strings kept as sent") {
@@ -396,7 +403,7 @@ TEST_CASE("the whole envelope is an error like unwrap's for the statuses the log
     auto limited = wire::unwrap_envelope(response(429, "", {{"Retry-After", "4"}}), "settings.webhooks.log", now);
     REQUIRE_FALSE(limited.has_value());
     CHECK(limited.error().retry_after_ms == 4000);
-    CHECK(limited.error().retryable());
+    CHECK(limited.error().transient());
 
     auto html = wire::unwrap_envelope(response(200, "<html>login</html>"), "settings.webhooks.log", now);
     REQUIRE_FALSE(html.has_value());
@@ -418,13 +425,13 @@ TEST_CASE("the log query sends only the filters that are set") {
 }
 
 TEST_CASE("request bodies send numeric ids as numbers and other ids as strings") {
-    CHECK(wire::fileop_body("8421", "654321", config::conflict::skip) ==
+    CHECK(wire::fileop_body("8421", "654321", docspace::conflict::skip) ==
           R"({"fileIds":[8421],"folderIds":[],"destFolderId":654321,"conflictResolveType":"Skip",)"
           R"("deleteAfter":false,"content":false,"toFillOut":false,"returnSingleOperation":true})");
-    CHECK(wire::fileop_body("sbox-1-|a.pdf", "007", config::conflict::duplicate) ==
+    CHECK(wire::fileop_body("sbox-1-|a.pdf", "007", docspace::conflict::duplicate) ==
           R"({"fileIds":["sbox-1-|a.pdf"],"folderIds":[],"destFolderId":"007","conflictResolveType":"Duplicate",)"
           R"("deleteAfter":false,"content":false,"toFillOut":false,"returnSingleOperation":true})");
-    CHECK(wire::conflict_name(config::conflict::overwrite) == "Overwrite");
+    CHECK(wire::conflict_name(docspace::conflict::overwrite) == "Overwrite");
     CHECK(wire::comment_body(3, "Need \"Review\"") == R"({"version":3,"comment":"Need \"Review\""})");
     CHECK(wire::is_numeric_id("0"));
     CHECK_FALSE(wire::is_numeric_id(""));

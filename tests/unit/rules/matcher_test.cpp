@@ -16,25 +16,25 @@ using rules::mismatch;
 
 namespace {
 
-config::rule make_rule(std::string name, std::vector<std::string> on, config::rule_filter when = {},
-                       std::vector<config::action> actions = {{config::action_kind::notify, {}, {}, {}, "log", "hi"}}) {
-    return config::rule{std::move(name), std::move(on), std::move(when), std::move(actions)};
+rules::rule make_rule(std::string name, std::vector<std::string> on, rules::rule_filter when = {},
+                       std::vector<rules::action> actions = {{rules::action_kind::notify, {}, {}, {}, "log", "hi"}}) {
+    return rules::rule{std::move(name), std::move(on), std::move(when), std::move(actions)};
 }
 
-config::title_filter title(config::title_match kind, std::string pattern, bool cs = false) {
+rules::title_filter title(rules::title_match kind, std::string pattern, bool cs = false) {
     return {kind, std::move(pattern), cs};
 }
 
 // The rules of docs/contract.md §2, plus a glob and a regex one.
-std::vector<config::rule> contract_rules() {
-    std::vector<config::rule> r;
+std::vector<rules::rule> contract_rules() {
+    std::vector<rules::rule> r;
     r.push_back(make_rule("invoice-intake", {"file.uploaded", "file.created"},
-                          {std::nullopt, "86193", title(config::title_match::prefix, "invoice")}));
+                          {std::nullopt, "86193", title(rules::title_match::prefix, "invoice")}));
     r.push_back(make_rule("copy-to-internal", {"file.uploaded"}, {"539564", std::nullopt, std::nullopt}));
     r.push_back(make_rule("need-review", {"file.updated"}));
-    r.push_back(make_rule("any-pdf", {"*"}, {std::nullopt, std::nullopt, title(config::title_match::glob, "*.pdf")}));
+    r.push_back(make_rule("any-pdf", {"*"}, {std::nullopt, std::nullopt, title(rules::title_match::glob, "*.pdf")}));
     r.push_back(make_rule("scans", {"file.uploaded"},
-                          {std::nullopt, std::nullopt, title(config::title_match::regex, "^scan_\\d{4}")}));
+                          {std::nullopt, std::nullopt, title(rules::title_match::regex, "^scan_\\d{4}")}));
     return r;
 }
 
@@ -143,8 +143,8 @@ TEST_CASE("evaluate judges the current state, which may differ from the payload"
 }
 
 TEST_CASE("rules combine in_folder, in_room and title with AND") {
-    config::rule_filter f{"9001", "86193", title(config::title_match::suffix, ".PDF", true)};
-    matcher m(std::vector<config::rule>{make_rule("all", {"*"}, f)});
+    rules::rule_filter f{"9001", "86193", title(rules::title_match::suffix, ".PDF", true)};
+    matcher m(std::vector<rules::rule>{make_rule("all", {"*"}, f)});
     const ancestry anc{"3", "86193", "9001"};
     CHECK(m.evaluate(0, "x.y", {"1", "9001", "a.PDF"}, &anc));
     CHECK(m.evaluate(0, "x.y", {"1", "9001", "a.pdf"}, &anc).why == mismatch::title);
@@ -154,16 +154,16 @@ TEST_CASE("rules combine in_folder, in_room and title with AND") {
 }
 
 TEST_CASE("string ids of third-party storage compare as text") {
-    config::rule_filter f{"sbox-123", "sbox-1", std::nullopt};
-    matcher m(std::vector<config::rule>{make_rule("tp", {"file.uploaded"}, f)});
+    rules::rule_filter f{"sbox-123", "sbox-1", std::nullopt};
+    matcher m(std::vector<rules::rule>{make_rule("tp", {"file.uploaded"}, f)});
     const ancestry anc{"sbox-1", "sbox-123"};
     CHECK(m.evaluate(0, "file.uploaded", {"sbox-9", "sbox-123", "a"}, &anc));
     CHECK_FALSE(m.evaluate(0, "file.uploaded", {"sbox-9", "sbox-1234", "a"}, &anc));
 }
 
 TEST_CASE("a rule with an invalid regex never matches and is listed in problems") {
-    config::rule_filter f{std::nullopt, std::nullopt, title(config::title_match::regex, "([a-")};
-    matcher m(std::vector<config::rule>{make_rule("broken", {"*"}, f), make_rule("fine", {"*"})});
+    rules::rule_filter f{std::nullopt, std::nullopt, title(rules::title_match::regex, "([a-")};
+    matcher m(std::vector<rules::rule>{make_rule("broken", {"*"}, f), make_rule("fine", {"*"})});
     auto v = m.prefilter(0, "file.uploaded", {"1", "2", "a"});
     CHECK(v.why == mismatch::invalid_rule);
     CHECK(v.reason.find("invalid regular expression \"([a-\"") != std::string::npos);
@@ -184,8 +184,8 @@ TEST_CASE("rule lookup, needs and bounds") {
 }
 
 TEST_CASE("rule_needs fetches only what filters, actions and templates use") {
-    using config::action;
-    using config::action_kind;
+    using rules::action;
+    using rules::action_kind;
     auto notify = [](std::string subject, std::string body = {}) {
         return action{action_kind::notify, {}, {}, {}, "mail", std::move(subject), std::move(body)};
     };
@@ -227,10 +227,10 @@ TEST_CASE("the contract's example config loads with check_template and matches a
           "do": [ { "comment": { "text": "Need Review" } } ] }
       ]
     })";
-    auto loaded = config::load(json, [](std::string_view) { return std::nullopt; }, rules::check_template);
+    auto loaded = config::load(json, [](std::string_view) { return std::nullopt; });
     for (const auto& p : loaded.problems) INFO(p.path << ": " << p.message);
     REQUIRE(loaded.ok());
-    matcher m(loaded.value);
+    matcher m(loaded.value.rules);
     CHECK(m.needs(0) == rules::data_needs{true, true, true});
     CHECK(m.needs(1) == rules::data_needs{true, false, false});
     const ancestry anc{"3", "86193"};
@@ -248,7 +248,7 @@ TEST_CASE("the config loader reports template errors through check_template") {
       "rules": [ { "name": "r", "on": ["*"],
                    "do": [ { "notify": { "channel": "console", "subject": "Invoice: {{file.titel}}" } } ] } ]
     })";
-    auto loaded = config::load(json, [](std::string_view) { return std::nullopt; }, rules::check_template);
+    auto loaded = config::load(json, [](std::string_view) { return std::nullopt; });
     REQUIRE(loaded.problems.size() == 1);
     CHECK(loaded.problems[0].path == "$.rules[0].do[0].notify.subject");
     CHECK(loaded.problems[0].message.find("unknown name \"file.titel\" at column 12") == 0);

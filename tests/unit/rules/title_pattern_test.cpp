@@ -4,8 +4,8 @@
 
 #include <string>
 
-using spacehook::config::title_filter;
-using spacehook::config::title_match;
+using spacehook::rules::title_filter;
+using spacehook::rules::title_match;
 using spacehook::rules::title_pattern;
 
 namespace {

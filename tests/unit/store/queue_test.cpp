@@ -61,7 +61,7 @@ TEST_SUITE("store queue") {
         while (f.wait_for(0s) != std::future_status::ready) ctx.run_one();
         auto r = f.get();
         REQUIRE_FALSE(r);
-        CHECK(r.error().what == store::failure::kind::timed_out);
+        CHECK(r.error().code == spacehook::errc::timed_out);
         CHECK(r.error().transient());
         CHECK(scalar(path, "SELECT count(*) FROM store_state WHERE key = 'ready_probe'") == 0);
         locker.exec("ROLLBACK");
@@ -71,7 +71,7 @@ TEST_SUITE("store queue") {
         CHECK(scalar(path, "SELECT count(*) FROM store_state WHERE key = 'ready_probe'") == 1);
     }
 
-    TEST_CASE("a database locked past busy_timeout answers unavailable, a wrong transition broken") {
+    TEST_CASE("a database locked past busy_timeout answers unavailable, a wrong transition invalid") {
         test::temp_dir dir;
         const auto path = dir.file("q.db");
         store::writer w({.path = path, .busy_timeout_ms = 100});
@@ -81,7 +81,7 @@ TEST_SUITE("store queue") {
             locker.exec("BEGIN IMMEDIATE");
             auto r = run([&]() -> awaitable<store::result<store::insert_result>> { co_return co_await q->insert_delivery(delivery("1")); });
             REQUIRE_FALSE(r);
-            CHECK(r.error().what == store::failure::kind::unavailable);
+            CHECK(r.error().code == spacehook::errc::unavailable);
             CHECK(r.error().transient());
             locker.exec("ROLLBACK");
         }
@@ -96,7 +96,7 @@ TEST_SUITE("store queue") {
         const auto l = store::lease_of(*leased->leased);
         auto wrong = run([&]() -> awaitable<store::result<bool>> { co_return co_await q->finish_job(l, {.state = store::job_state::queued}); });
         REQUIRE_FALSE(wrong);
-        CHECK(wrong.error().what == store::failure::kind::broken);
+        CHECK(wrong.error().code == spacehook::errc::invalid);
         CHECK_FALSE(wrong.error().transient());
         auto right = run([&]() -> awaitable<store::result<bool>> { co_return co_await q->finish_job(l, {.state = store::job_state::succeeded}); });
         REQUIRE(right);
@@ -105,5 +105,37 @@ TEST_SUITE("store queue") {
         REQUIRE(ev);
         REQUIRE(*ev);
         CHECK((*ev)->event_id == "1");
+    }
+
+    TEST_CASE("a queue that owns its writer gives back what a previous run left running, and reports its gauges") {
+        test::temp_dir dir;
+        const auto path = dir.file("q.db");
+        {
+            auto q = store::open_sqlite_queue({.path = path});
+            for (const char* id : {"1", "2", "3"}) {
+                auto r = run([&]() -> awaitable<store::result<store::insert_result>> { co_return co_await q->insert_delivery(delivery(id)); });
+                REQUIRE(r);
+            }
+            auto leased = run([&]() -> awaitable<store::result<store::lease_found>> {
+                co_return co_await q->lease_next(3'600'000, [](const store::job&) { return std::vector<std::string>{"notify"}; });
+            });
+            REQUIRE(leased);
+            REQUIRE(leased->leased);
+            // The process "dies" here: the job stays running under an hour-long lease.
+        }
+        CHECK(scalar(path, "SELECT count(*) FROM jobs WHERE state = 'running'") == 1);
+        auto q = store::open_sqlite_queue({.path = path});
+        auto released = run([&]() -> awaitable<store::result<int>> { co_return co_await q->release_abandoned(); });
+        REQUIRE(released);
+        CHECK(*released == 1);
+        CHECK(scalar(path, "SELECT count(*) FROM jobs WHERE state = 'running'") == 0);
+        auto g = q->read_gauges();
+        REQUIRE(g);
+        std::int64_t total = 0;
+        for (const auto& [state, n] : g->jobs_by_state) total += n;
+        CHECK(total == 3);
+        CHECK(g->jobs_by_state.at(store::job_state::running) == 0);
+        REQUIRE(g->next_due_ms);
+        CHECK(*g->next_due_ms == scalar(path, "SELECT min(run_at) FROM jobs WHERE state IN ('queued', 'retrying')"));
     }
 }

@@ -1,7 +1,13 @@
 // The configuration as a struct tree (docs/contract.md §2). Defaults live here, one comment per field.
-// Loaded by config::load (load.hpp); nothing outside libs/config reads the environment.
+// Loaded by config::load (load.hpp); nothing outside libs/config reads the environment. The domain types it
+// holds (rules::rule, notify::channel_settings, docspace ids) belong to their libraries: config only maps JSON
+// onto them.
 #ifndef SPACEHOOK_CONFIG_SETTINGS_HPP
 #define SPACEHOOK_CONFIG_SETTINGS_HPP
+
+#include "spacehook/docspace/types.hpp"
+#include "spacehook/notify/channel.hpp"
+#include "spacehook/rules/rule.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -9,10 +15,6 @@
 #include <vector>
 
 namespace spacehook::config {
-
-// DocSpace entry ids are integers for DocSpace storage and strings for third-party storage
-// (docs/docspace-protocol.md §2.5); we keep the canonical text ("8421" or "sbox-123").
-using entry_id = std::string;
 
 // TLS on the listener (both files PEM). Off when cert_file is empty.
 struct tls_settings {
@@ -82,56 +84,6 @@ struct retention_settings {
     std::int64_t dedup_window_ms = 30LL * 86'400'000;
 };
 
-enum class channel_type { smtp, http, log };
-enum class chat_format { raw, slack, teams };
-
-struct channel_settings {
-    std::string name;
-    channel_type type = channel_type::log;
-    std::string url;                  // smtp://host:port (smtps:// for implicit TLS) or http(s)://...
-    bool starttls = false;            // smtp: upgrade with STARTTLS (required when true)
-    std::string username, password;   // smtp AUTH (PLAIN, else LOGIN)
-    std::string from;                 // smtp envelope and From:
-    std::vector<std::string> to;      // smtp recipients
-    chat_format format = chat_format::raw;  // http: body shape
-    std::string ca_file;              // extra CA bundle for TLS
-    std::int64_t timeout_ms = 30000;
-};
-
-enum class title_match { prefix, suffix, glob, regex };
-
-struct title_filter {
-    title_match kind = title_match::prefix;
-    std::string pattern;
-    bool case_sensitive = false;
-};
-
-struct rule_filter {
-    std::optional<entry_id> in_folder;  // direct parent
-    std::optional<entry_id> in_room;    // anywhere below this room or folder
-    std::optional<title_filter> title;
-};
-
-enum class action_kind { move, copy, comment, notify };
-enum class conflict { skip, overwrite, duplicate };
-
-struct action {
-    action_kind kind = action_kind::notify;
-    entry_id to_folder;                     // move, copy
-    conflict on_conflict = conflict::skip;  // move, copy
-    std::string text;                       // comment (template)
-    std::string channel;                    // notify
-    std::string subject;                    // notify (template)
-    std::string body;                       // notify (template)
-};
-
-struct rule {
-    std::string name;
-    std::vector<std::string> on;  // triggers, e.g. "file.uploaded"; "*" = any
-    rule_filter when;             // the "if" object
-    std::vector<action> actions;  // the "do" list
-};
-
 struct settings {
     server_settings server;
     database_settings database;
@@ -139,16 +91,15 @@ struct settings {
     std::vector<webhook_endpoint> webhooks;
     worker_settings workers;
     retention_settings retention;
-    std::vector<channel_settings> channels;
-    std::vector<rule> rules;
+    std::vector<notify::channel_settings> channels;
+    std::vector<rules::rule> rules;
 
-    const rule* find_rule(std::string_view name) const;
-    const channel_settings* find_channel(std::string_view name) const;
+    const rules::rule* find_rule(std::string_view name) const;
+    const notify::channel_settings* find_channel(std::string_view name) const;
 };
 
-std::string_view to_string(action_kind k);
-std::string_view to_string(conflict c);
-std::string_view to_string(channel_type t);
+// The DocSpace REST client's settings, as `docspace` configures them.
+docspace::client_settings docspace_client(const docspace_settings& s);
 
 }  // namespace spacehook::config
 

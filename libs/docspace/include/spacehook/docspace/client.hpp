@@ -1,6 +1,6 @@
 // Coroutine client of the DocSpace REST API calls spacehook makes (docs/docspace-protocol.md §4, §6):
 // files, fileops (move/copy), version comments, people, folder paths and webhook management.
-// Every call returns outcome<T>: the value, or an api_error whose retryable()/permanent() tell the caller
+// Every call returns outcome<T>: the value, or an api_error whose transient()/permanent() tell the caller
 // what to do. The client never retries by itself, except that its HTTP layer retries a request once on a
 // stale keep-alive connection (idempotent methods only).
 #ifndef SPACEHOOK_DOCSPACE_CLIENT_HPP
@@ -56,7 +56,7 @@ public:
     // with deleteAfter:false and returnSingleOperation:true. Returns the operation as first reported; it
     // may already be finished.
     awaitable<outcome<fileop>> start_fileop(fileop_kind kind, entry_id file_id, entry_id dest_folder,
-                                            config::conflict on_conflict);
+                                            conflict on_conflict);
     // GET api/2.0/files/fileops?id={op_id} ("files.fileops.status"): the op, or nullopt when DocSpace no
     // longer knows it ([]). DocSpace reports a finished op exactly once and then forgets it.
     awaitable<outcome<std::optional<fileop>>> fileop_status(std::string op_id);
@@ -70,12 +70,12 @@ public:
     awaitable<outcome<fileop_result>> await_fileop(fileop op, std::chrono::milliseconds poll_interval,
                                                    std::chrono::milliseconds deadline);
     // start_fileop, then fileop_status every poll_interval (doubling, at most 4 s) until the op is finished
-    // or vanished. Transient poll failures (retryable(), honouring retry_after_ms) are polled through;
+    // or vanished. Transient poll failures (transient(), honouring retry_after_ms) are polled through;
     // others end the wait with that error. When `deadline` (from the start) passes first: an api_error
     // with status 0 and message "timed out waiting for fileop" (the op may still complete later).
     // A finished op can still have failed: check op.error == "" and that op.file_ids holds the file.
     awaitable<outcome<fileop_result>> run_fileop(fileop_kind kind, entry_id file_id, entry_id dest_folder,
-                                                 config::conflict on_conflict,
+                                                 conflict on_conflict,
                                                  std::chrono::milliseconds poll_interval,
                                                  std::chrono::milliseconds deadline);
 

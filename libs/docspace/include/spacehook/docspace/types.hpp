@@ -3,7 +3,7 @@
 #ifndef SPACEHOOK_DOCSPACE_TYPES_HPP
 #define SPACEHOOK_DOCSPACE_TYPES_HPP
 
-#include "spacehook/config/settings.hpp"
+#include "spacehook/core/error.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -16,8 +16,14 @@
 
 namespace spacehook::docspace {
 
-// Canonical text of a DocSpace id: "8421" for DocSpace storage, "sbox-123" for third-party storage.
-using entry_id = config::entry_id;
+// Canonical text of a DocSpace id: "8421" for DocSpace storage, "sbox-123" for third-party storage
+// (integers for DocSpace's own storage, strings for third-party storage; docs/docspace-protocol.md §2.5).
+using entry_id = std::string;
+
+// What a move or copy does when the destination already holds a file of the same title
+// (FileConflictResolveType: skip 0, overwrite 1, duplicate 2).
+enum class conflict { skip, overwrite, duplicate };
+std::string_view to_string(conflict c);  // "skip", "overwrite", "duplicate"
 
 struct api_error {
     unsigned status = 0;                         // HTTP status; 0 = no response (network, timeout, cancelled)
@@ -25,45 +31,20 @@ struct api_error {
     std::optional<std::int64_t> retry_after_ms;  // 429/503: from Retry-After, else X-RateLimit-Reset
     std::string endpoint;                        // route name, e.g. "files.file.get"
 
-    // Worth trying again later: no response, 408, 429, or 5xx other than 501.
-    bool retryable() const;
-    // Will fail the same way again: 400, 402, 403 (DocSpace's InvalidOperation), 404, 410, 415.
-    // 401 is neither (the key may be fixed meanwhile), nor is a 2xx whose body could not be read.
-    bool permanent() const;
+    // The status in the project's vocabulary (core/error.hpp): no response and 5xx other than 501 ->
+    // unavailable; 408 -> timed_out; 429 -> rate_limited; 401 -> unauthorized; 400, 402, 403 (DocSpace's
+    // InvalidOperation), 404, 410, 415 -> rejected; anything else, a 2xx whose body could not be read
+    // included -> unexpected.
+    errc code() const;
+    bool transient() const { return spacehook::transient(code()); }
+    bool permanent() const { return spacehook::permanent(code()); }
     // One line for logs and jobs.last_error: "DocSpace files.file.get answered 403: ..." or "... failed: ...".
     std::string describe() const;
 };
 
 // A value or the api_error that stands in for it.
 template <class T>
-class outcome {
-public:
-    // Default: an api_error "no value" (so an outcome can be a co_spawn completion value).
-    outcome() : v_(std::in_place_index<1>, api_error{0, "no value", std::nullopt, {}}) {}
-    outcome(T value) : v_(std::in_place_index<0>, std::move(value)) {}
-    outcome(api_error error) : v_(std::in_place_index<1>, std::move(error)) {}
-
-    bool has_value() const noexcept { return v_.index() == 0; }
-    explicit operator bool() const noexcept { return has_value(); }
-
-    // Throws std::logic_error when this holds an error.
-    T& value() & { return check(), std::get<0>(v_); }
-    const T& value() const& { return check(), std::get<0>(v_); }
-    T&& value() && { return check(), std::get<0>(std::move(v_)); }
-    T* operator->() { return &value(); }
-    const T* operator->() const { return &value(); }
-    T& operator*() & { return value(); }
-    const T& operator*() const& { return value(); }
-
-    // Precondition: !has_value().
-    const api_error& error() const { return std::get<1>(v_); }
-
-private:
-    void check() const {
-        if (v_.index() != 0) throw std::logic_error("docspace outcome holds an error: " + std::get<1>(v_).message);
-    }
-    std::variant<T, api_error> v_;
-};
+using outcome = expected<T, api_error>;
 
 // GET files/file/{id} (FileDto, the fields spacehook uses).
 struct file_info {
@@ -184,7 +165,6 @@ struct client_settings {
     std::string ca_file;   // extra PEM bundle besides the system store
     std::chrono::milliseconds timeout{30000};  // per HTTP request
 
-    static client_settings from(const config::docspace_settings& s);
     bool operator==(const client_settings&) const = default;
 };
 

@@ -54,7 +54,7 @@ boost::json::value id_value(const entry_id& id);
 bool is_numeric_id(std::string_view id);
 
 // Request bodies, compact JSON.
-std::string fileop_body(const entry_id& file_id, const entry_id& dest_folder, config::conflict on_conflict);
+std::string fileop_body(const entry_id& file_id, const entry_id& dest_folder, conflict on_conflict);
 std::string comment_body(int version, std::string_view text);
 // `id` set: an update body (adds "id"; an empty secret is sent as "" and keeps the old one).
 std::string webhook_body(const webhook_spec& spec, std::optional<std::int64_t> id = std::nullopt);
@@ -63,7 +63,7 @@ std::string webhook_enable_body(std::int64_t id, std::string_view name, std::str
 std::string webhook_log_query_string(const webhook_log_query& q);
 
 // "Skip" / "Overwrite" / "Duplicate" (FileConflictResolveType).
-std::string_view conflict_name(config::conflict c);
+std::string_view conflict_name(conflict c);
 // Percent-encodes one path segment or query value (everything but unreserved characters).
 std::string encode_component(std::string_view s);
 // Decodes the HTML entities DocSpace puts in displayName (&amp; &lt; &gt; &quot; &#39; &#NN; &#xNN;).

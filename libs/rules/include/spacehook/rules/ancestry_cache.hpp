@@ -7,7 +7,6 @@
 #ifndef SPACEHOOK_RULES_ANCESTRY_CACHE_HPP
 #define SPACEHOOK_RULES_ANCESTRY_CACHE_HPP
 
-#include "spacehook/config/settings.hpp"
 #include "spacehook/rules/rule.hpp"
 
 #include <cstdint>
@@ -50,7 +49,7 @@ public:
 
 private:
     struct entry {
-        config::entry_id folder;
+        entry_id folder;
         ancestry path;
         std::int64_t stored_at;
     };

@@ -11,7 +11,6 @@
 #ifndef SPACEHOOK_RULES_MATCHER_HPP
 #define SPACEHOOK_RULES_MATCHER_HPP
 
-#include "spacehook/config/settings.hpp"
 #include "spacehook/rules/rule.hpp"
 #include "spacehook/rules/template.hpp"
 #include "spacehook/rules/title_pattern.hpp"
@@ -50,13 +49,12 @@ enum class explain : bool { no, yes };
 
 class matcher {
 public:
-    // Compiles each rule's title filter once. Rules keep their index in settings.rules.
-    explicit matcher(const config::settings& s);
-    explicit matcher(std::span<const config::rule> rules);
+    // Compiles each rule's title filter once. Rules keep their index in `rules`.
+    explicit matcher(std::span<const rules::rule> rules);
 
     std::size_t size() const { return rules_.size(); }
     // Precondition for every `index` below: index < size() (std::out_of_range otherwise).
-    const config::rule& rule(std::size_t index) const;
+    const rules::rule& rule(std::size_t index) const;
     std::optional<std::size_t> find(std::string_view name) const;
     // rule_needs() of the rule, computed once.
     const data_needs& needs(std::size_t index) const;
@@ -79,7 +77,7 @@ public:
 
 private:
     struct compiled_rule {
-        config::rule rule;
+        rules::rule rule;
         std::optional<title_pattern> title;
         data_needs needs;
     };

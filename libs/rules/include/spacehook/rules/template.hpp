@@ -104,7 +104,7 @@ struct compile_result {
 //   unknown name "file.titel" at column 12; known names: file.id, ...; did you mean "file.title"?
 compile_result compile(std::string_view text);
 
-// compile()'s error or nullopt: the config loader's template_checker (config/load.hpp).
+// compile()'s error or nullopt: how the config loader (config/load.hpp) judges every template.
 std::optional<std::string> check_template(std::string_view text);
 
 // Returns the value for a name, or nullopt when it has none (e.g. the profile could not be fetched).

@@ -22,7 +22,7 @@
 #ifndef SPACEHOOK_RULES_TITLE_PATTERN_HPP
 #define SPACEHOOK_RULES_TITLE_PATTERN_HPP
 
-#include "spacehook/config/settings.hpp"
+#include "spacehook/rules/rule.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -33,15 +33,15 @@
 
 namespace spacehook::rules {
 
-// The title filter's error (title_pattern::error()) or nullopt: the config loader's title_checker
+// The title filter's error (title_pattern::error()) or nullopt: how the config loader judges a title filter
 // (config/load.hpp), so `check` refuses what the matcher could not run.
-std::optional<std::string> check_title(const config::title_filter& filter);
+std::optional<std::string> check_title(const title_filter& filter);
 
 class title_pattern {
 public:
-    explicit title_pattern(const config::title_filter& filter);
+    explicit title_pattern(const title_filter& filter);
 
-    const config::title_filter& filter() const { return filter_; }
+    const title_filter& filter() const { return filter_; }
 
     // Non-empty when the filter could not be compiled (a regex std::regex rejects); such a filter
     // matches nothing, and explain() says why.
@@ -76,7 +76,7 @@ private:
     void compile_glob();
     void compile_regex();
 
-    config::title_filter filter_;
+    title_filter filter_;
     std::u32string folded_;               // prefix/suffix pattern as code points (folded if insensitive)
     std::vector<glob_token> tokens_;
     std::vector<glob_set> sets_;

@@ -6,7 +6,7 @@
 // - it completes on the calling coroutine's executor, which must be single-threaded (an io_context run by
 //   one thread, or a strand);
 // - it never throws for what the database says: the answer is a value or a store::failure;
-// - it has a deadline (queue_options, or the call's own): past it the caller gets failure::kind::timed_out
+// - it has a deadline (queue_options, or the call's own): past it the caller gets errc::timed_out
 //   and may go on; the task still runs later, on inputs it owns (nothing points into the caller's frame).
 //   Every transition is written so that running late is harmless: lease-checked transitions of a job whose
 //   lease expired change nothing, a late delivery insert makes DocSpace's retry a duplicate.
@@ -14,12 +14,15 @@
 #define SPACEHOOK_STORE_QUEUE_HPP
 
 #include "spacehook/core/asio.hpp"
+#include "spacehook/core/error.hpp"
 #include "spacehook/store/events.hpp"
 #include "spacehook/store/jobs.hpp"
+#include "spacehook/store/writer.hpp"
 
 #include <chrono>
 #include <exception>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,42 +31,17 @@
 
 namespace spacehook::store {
 
-class writer;
-
-// Why a call did not answer with a value, classified here once.
-struct failure {
-    enum class kind {
-        unavailable,  // busy or locked past busy_timeout, disk full, I/O error, unreachable: try again later
-        timed_out,    // no answer within the deadline (a stalled fsync): try again later
-        broken,       // a statement or the data is wrong: retrying will not help
-    };
-    kind what = kind::broken;
-    std::string message;
-
-    bool transient() const { return what != kind::broken; }
-};
+// Why a call did not answer with a value, in the project's vocabulary (core/error.hpp):
+//   errc::unavailable  busy or locked past busy_timeout, disk full, I/O error, unreachable: try again later;
+//   errc::timed_out    no answer within the deadline (a stalled fsync): try again later;
+//   errc::invalid      a statement or the data is wrong: retrying will not help.
+using failure = spacehook::error;
 
 // The failure an exception from the SQLite layer (or anything else thrown by a task) stands for.
 failure failure_of(std::exception_ptr e);
 
 template <class T>
-class result {
-public:
-    // Default: a failure "no value" (so a result can be a co_spawn completion value).
-    result() : v_(std::in_place_index<1>, failure{failure::kind::broken, "no value"}) {}
-    result(T value) : v_(std::in_place_index<0>, std::move(value)) {}
-    result(failure f) : v_(std::in_place_index<1>, std::move(f)) {}
-
-    explicit operator bool() const { return v_.index() == 0; }
-    T& operator*() { return std::get<0>(v_); }
-    const T& operator*() const { return std::get<0>(v_); }
-    T* operator->() { return &std::get<0>(v_); }
-    const T* operator->() const { return &std::get<0>(v_); }
-    const failure& error() const { return std::get<1>(v_); }
-
-private:
-    std::variant<T, failure> v_;
-};
+using result = expected<T, failure>;
 
 // What lease_next found: a job (running under its new lease) with its step rows, or none and when the next
 // one is due.
@@ -72,6 +50,12 @@ struct lease_found {
     std::vector<step> steps;
     std::optional<std::int64_t> next_due;
     std::int64_t at = 0;  // the time the lease was taken with
+};
+
+// What the metrics endpoint shows of the queue.
+struct queue_gauges {
+    std::map<job_state, std::int64_t> jobs_by_state;
+    std::optional<std::int64_t> next_due_ms;  // earliest run_at of a queued or retrying job
 };
 
 struct queue_options {
@@ -113,11 +97,23 @@ public:
     virtual awaitable<result<int>> release_expired() = 0;
     virtual awaitable<result<purge_counts>> purge(const std::vector<job_state>& states, std::int64_t older_than,
                                                  std::int64_t forget_before) = 0;
+
+    // ---- the service's start and its gauges ----
+    // At start-up, before any worker leases: jobs a previous run left running become due again at once,
+    // without waiting for their leases to expire; returns how many. (SQLite: serve's instance lock makes this
+    // process the database's only user, so every running job was abandoned.)
+    virtual awaitable<result<int>> release_abandoned() = 0;
+    // Synchronous, for a thread that may block (the metrics collector): a read that never waits for writes.
+    virtual result<queue_gauges> read_gauges() = 0;
 };
 
 // Over `w`, which must outlive the queue and every call's task. Reads run on the caller's thread on a read-only
 // connection of the queue's (WAL: they never wait for the writer), one caller at a time.
 std::unique_ptr<queue> make_sqlite_queue(writer& w, queue_options options = {});
+
+// A queue over a writer of its own on the SQLite file `w.path` (what serve uses): destroying the queue runs
+// what the writer has queued, then closes the database.
+std::unique_ptr<queue> open_sqlite_queue(writer_options w, queue_options options = {});
 
 }  // namespace spacehook::store
 
