@@ -3,7 +3,8 @@
 #
 #   scripts/fuzz.sh [--seconds N] [--merge] [--no-build] [target...]
 #
-# Targets: fuzz_webhook fuzz_http_request fuzz_config fuzz_template (default: all, one after the other).
+# Targets: fuzz_webhook fuzz_http_request fuzz_config fuzz_template (default: all; FUZZ_PARALLEL at a time,
+# default one per core).
 # Each runs N seconds (default 30) on a copy of its committed corpus, tests/fuzz/corpus/<target>, in
 # build/fuzz/corpus-work/<target> (new inputs land there; the committed corpus is only read), with the
 # dictionary tests/fuzz/<target>.dict when there is one. Crashes, leaks, timeouts (-timeout=10) and
@@ -61,54 +62,76 @@ max_len_for() {
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
+# One target's run; its summary line goes to $build_dir/logs/<target>.summary. Exit status 1 when it found
+# something.
+run_one() {
+  local t="$1"
+  local exe="$bin_dir/$t" seeds="tests/fuzz/corpus/$t" work="$build_dir/corpus-work/$t"
+  local artifacts="$build_dir/artifacts/$t"
+  local log="$build_dir/logs/$t-$(date +%Y%m%d-%H%M%S)-$$.log"  # one per run: runs may overlap
+  mkdir -p "$work" "$artifacts" "$(dirname "$log")"
+  local max_len; max_len=$(max_len_for "$t")
+  cp -n "$seeds"/* "$work"/ 2>/dev/null || true
+  local args=(-max_total_time="$seconds" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+              -artifact_prefix="$artifacts/")
+  [[ -f "tests/fuzz/$t.dict" ]] && args+=(-dict="tests/fuzz/$t.dict")
+  echo "== $t: ${seconds}s, -max_len=$max_len, corpus $work ($(ls "$work" | wc -l) files)"
+  local status=0
+  # The outer timeout only guards against a run that libFuzzer itself cannot stop.
+  timeout --kill-after=10 $((seconds + 120)) nice -n "${FUZZ_NICE:-10}" "$exe" "${args[@]}" "$work" >"$log" 2>&1 \
+    || status=$?
+  # The log may hold binary bytes (inputs echoed on a crash): grep -a, and the last value of each figure.
+  local last cov ft corp execs rate rss line
+  last=$(grep -a -E '^#[0-9]+' "$log" | grep -a 'cov:' | tail -n 1 || true)
+  cov=$(sed -nE 's/.* cov: ([0-9]+).*/\1/p' <<<"$last")
+  ft=$(sed -nE 's/.* ft: ([0-9]+).*/\1/p' <<<"$last")
+  corp=$(sed -nE 's/.* corp: ([0-9]+\/[0-9]+[a-zA-Z]*).*/\1/p' <<<"$last")
+  stat() { grep -a -E "^stat::$1:" "$log" | tail -n 1 | sed -nE 's/.*: *([0-9]+).*/\1/p'; }
+  execs=$(stat number_of_executed_units)
+  rate=$(stat average_exec_per_sec)
+  rss=$(stat peak_rss_mb)
+  line="$t: ${execs:-?} execs, ${rate:-?} exec/s, cov: ${cov:-?} ft: ${ft:-?}, corpus ${corp:-?} (files/bytes), peak rss ${rss:-?} MB"
+  if [[ $status -ne 0 ]]; then
+    line="$line -- FAILED (exit $status)"
+    { echo "---- $t failed; the end of $log:"; tail -n 60 "$log"; ls -1 "$artifacts" || true; } >&2
+  fi
+  echo "$line" >"$build_dir/logs/$t.summary"
+  echo "$line"
+  [[ $status -eq 0 ]]
+}
+
+for t in "${targets[@]}"; do
+  [[ -x "$bin_dir/$t" ]] || { echo "fuzz.sh: $bin_dir/$t is missing (run without --no-build)" >&2; exit 1; }
+done
+
+# FUZZ_PARALLEL targets at a time (default: one per core); each run stays one process.
 summary=()
 failed=0
-for t in "${targets[@]}"; do
-  exe="$bin_dir/$t"
-  [[ -x "$exe" ]] || { echo "fuzz.sh: $exe is missing (run without --no-build)" >&2; exit 1; }
-  seeds="tests/fuzz/corpus/$t"
-  work="$build_dir/corpus-work/$t"
-  artifacts="$build_dir/artifacts/$t"
-  log="$build_dir/logs/$t-$(date +%Y%m%d-%H%M%S)-$$.log"  # one per run: runs may overlap
-  mkdir -p "$work" "$artifacts" "$(dirname "$log")"
-  max_len=$(max_len_for "$t")
-  if [[ $seconds -gt 0 ]]; then
-    cp -n "$seeds"/* "$work"/ 2>/dev/null || true
-    args=(-max_total_time="$seconds" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
-          -artifact_prefix="$artifacts/")
-    [[ -f "tests/fuzz/$t.dict" ]] && args+=(-dict="tests/fuzz/$t.dict")
-    echo "== $t: ${seconds}s, -max_len=$max_len, corpus $work ($(ls "$work" | wc -l) files)"
-    status=0
-    # The outer timeout only guards against a run that libFuzzer itself cannot stop.
-    timeout --kill-after=10 $((seconds + 120)) nice -n "${FUZZ_NICE:-10}" "$exe" "${args[@]}" "$work" >"$log" 2>&1 \
-      || status=$?
-    # The log may hold binary bytes (inputs echoed on a crash): grep -a, and the last value of each figure.
-    last=$(grep -a -E '^#[0-9]+' "$log" | grep -a 'cov:' | tail -n 1 || true)
-    cov=$(sed -nE 's/.* cov: ([0-9]+).*/\1/p' <<<"$last")
-    ft=$(sed -nE 's/.* ft: ([0-9]+).*/\1/p' <<<"$last")
-    corp=$(sed -nE 's/.* corp: ([0-9]+\/[0-9]+[a-zA-Z]*).*/\1/p' <<<"$last")
-    stat() { grep -a -E "^stat::$1:" "$log" | tail -n 1 | sed -nE 's/.*: *([0-9]+).*/\1/p'; }
-    execs=$(stat number_of_executed_units)
-    rate=$(stat average_exec_per_sec)
-    rss=$(stat peak_rss_mb)
-    line="$t: ${execs:-?} execs, ${rate:-?} exec/s, cov: ${cov:-?} ft: ${ft:-?}, corpus ${corp:-?} (files/bytes), peak rss ${rss:-?} MB"
-    if [[ $status -ne 0 ]]; then
-      failed=1
-      line="$line -- FAILED (exit $status)"
-      echo "---- $t failed; the end of $log:" >&2
-      tail -n 60 "$log" >&2
-      ls -1 "$artifacts" >&2 || true
-    fi
-    echo "$line"
-    summary+=("$line")
-  fi
-  if [[ $merge -eq 1 ]]; then
+if [[ $seconds -gt 0 ]]; then
+  parallel="${FUZZ_PARALLEL:-$(nproc)}"
+  declare -A running=()
+  for t in "${targets[@]}"; do
+    while [[ ${#running[@]} -ge $parallel ]]; do
+      wait -n || true
+      for pid in "${!running[@]}"; do kill -0 "$pid" 2>/dev/null || { wait "$pid" || failed=1; unset "running[$pid]"; }; done
+    done
+    run_one "$t" &
+    running[$!]="$t"
+  done
+  for pid in "${!running[@]}"; do wait "$pid" || failed=1; done
+  for t in "${targets[@]}"; do summary+=("$(cat "$build_dir/logs/$t.summary")"); done
+fi
+
+if [[ $merge -eq 1 ]]; then
+  for t in "${targets[@]}"; do
+    seeds="tests/fuzz/corpus/$t"
     before=$(ls "$seeds" | wc -l)
-    mkdir -p "$build_dir/logs"
-    "$exe" -merge=1 -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 "$seeds" "$work" >"$build_dir/logs/$t.merge.log" 2>&1
+    mkdir -p "$build_dir/logs" "$build_dir/corpus-work/$t"
+    "$bin_dir/$t" -merge=1 -max_len="$(max_len_for "$t")" -timeout=10 -rss_limit_mb=2048 "$seeds" \
+      "$build_dir/corpus-work/$t" >"$build_dir/logs/$t.merge.log" 2>&1
     echo "$t: merged into $seeds: $before -> $(ls "$seeds" | wc -l) files"
-  fi
-done
+  done
+fi
 
 if [[ ${#summary[@]} -gt 0 ]]; then
   echo "== summary (${seconds}s per target)"

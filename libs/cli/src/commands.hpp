@@ -4,10 +4,14 @@
 
 #include "spacehook/config/settings.hpp"
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
 namespace spacehook::cli {
+
+// Writes `s` to stdout as it is (no newline added).
+inline void print(const std::string& s) { std::fputs(s.c_str(), stdout); }
 
 using argv_t = std::vector<std::string>;
 

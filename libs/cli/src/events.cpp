@@ -24,7 +24,6 @@ namespace spacehook::cli {
 namespace json = boost::json;
 namespace {
 
-void print(const std::string& s) { std::fputs(s.c_str(), stdout); }
 
 json::object event_json(const store::event_record& e, bool with_body) {
     json::object o{{"id", e.id},

@@ -36,7 +36,6 @@ json::object job_json(const store::job& j) {
     return o;
 }
 
-void print(const std::string& s) { std::fputs(s.c_str(), stdout); }
 
 int jobs_list(const args& a, store::database& db) {
     store::job_filter f;

@@ -20,7 +20,6 @@ namespace spacehook::cli {
 namespace json = boost::json;
 namespace {
 
-void print(const std::string& s) { std::fputs(s.c_str(), stdout); }
 
 // Runs one client call to completion on a private io_context.
 template <class Fn>

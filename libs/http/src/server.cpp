@@ -105,10 +105,10 @@ private:
 };
 
 // One live connection, as seen by stop(): touched only on its own io_context thread.
-struct connection {
+struct live_connection {
     beast::tcp_stream stream;
     bool idle = true;  // waiting for the next request's headers
-    explicit connection(tcp::socket s) : stream(std::move(s)) {}
+    explicit live_connection(tcp::socket s) : stream(std::move(s)) {}
 };
 
 }  // namespace
@@ -129,7 +129,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     std::mutex tls_mutex;
     std::mutex live_mutex;
     std::condition_variable live_cv;  // notified when a connection ends or the accept loop returns
-    std::unordered_set<std::shared_ptr<connection>> live;
+    std::unordered_set<std::shared_ptr<live_connection>> live;
 
     impl(std::vector<asio::io_context*> ctxs, server_options opt, handler h)
         : contexts(std::move(ctxs)),
@@ -168,7 +168,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
             }
             boost::system::error_code ignored;
             socket.set_option(tcp::no_delay(true), ignored);
-            auto conn = std::make_shared<connection>(std::move(socket));
+            auto conn = std::make_shared<live_connection>(std::move(socket));
             {
                 std::lock_guard lock(live_mutex);
                 live.insert(conn);
@@ -204,7 +204,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
         socket.close(ec);
     }
 
-    void forget(const std::shared_ptr<connection>& conn) {
+    void forget(const std::shared_ptr<live_connection>& conn) {
         stats.connections_open.fetch_sub(1);
         {
             std::lock_guard lock(live_mutex);
@@ -216,7 +216,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     bool drained() const { return stopping.load() && !accepting.load() && live.empty(); }  // under live_mutex
 
     // Serves one connection to its end: the TLS handshake when configured, the requests, and the close.
-    static awaitable<void> run_connection(std::shared_ptr<impl> self, std::shared_ptr<connection> conn) {
+    static awaitable<void> run_connection(std::shared_ptr<impl> self, std::shared_ptr<live_connection> conn) {
         auto& tcp_stream = conn->stream;
         if (!self->use_tls) {
             co_await session(*self, *conn, tcp_stream);
@@ -248,7 +248,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     // The request loop over `stream` (the plain TCP stream or TLS over it); returns when the connection
     // should close. Deadlines are set on the TCP layer and cover the TLS records too.
     template <class Stream>
-    static awaitable<void> session(impl& self, connection& conn, Stream& stream) {
+    static awaitable<void> session(impl& self, live_connection& conn, Stream& stream) {
         auto& tcp_stream = conn.stream;
         const auto& opt = self.options;
         beast::flat_buffer buffer;

@@ -33,7 +33,7 @@ int base64_value(char c) {
 }
 
 // Skips whitespace and stops at '=' or any other non-alphabet byte.
-std::string base64_decode(std::string_view in) {
+std::string base64_decode_lenient(std::string_view in) {
     std::string out;
     std::uint32_t acc = 0;
     int bits = 0;
@@ -87,7 +87,7 @@ bool decode_word(std::string_view s, std::string& decoded, std::size_t& used) {
     if (end == std::string_view::npos) return false;
     std::string_view text = s.substr(q1 + 3, end - q1 - 3);
     if (text.find(' ') != std::string_view::npos) return false;
-    if (enc == 'b') decoded = base64_decode(text);
+    if (enc == 'b') decoded = base64_decode_lenient(text);
     else if (enc == 'q') decoded = qp_decode(text, true);
     else return false;
     used = end + 2;
@@ -162,7 +162,7 @@ std::string received_mail::decoded_body() const {
     std::string cte = header("Content-Transfer-Encoding");
     for (auto& c : cte) c = lower(c);
     while (!cte.empty() && (cte.back() == ' ' || cte.back() == '\t')) cte.pop_back();
-    if (cte == "base64") return base64_decode(body);
+    if (cte == "base64") return base64_decode_lenient(body);
     if (cte == "quoted-printable") return qp_decode(body, false);
     return std::string(body);
 }

@@ -36,7 +36,7 @@ http::response json_response(const http::request& req, bh::status s, std::string
 }
 
 // A JSON string literal for a one-line reason.
-std::string quoted(std::string_view s) {
+std::string json_quoted(std::string_view s) {
     std::string out = "\"";
     for (char c : s) {
         if (c == '"' || c == '\\') out += '\\';
@@ -114,7 +114,7 @@ awaitable<http::response> front_door::ingest(http::request& req, const routing& 
     if (auto* reason = std::get_if<std::string>(&parsed)) {
         m->bad_request.inc();
         log::warn("delivery.rejected", {{"status", 400}, {"path", ep.path}, {"reason", *reason}, {"bytes", body.size()}});
-        co_return json_response(req, bh::status::bad_request, "{\"error\":" + quoted(*reason) + "}");
+        co_return json_response(req, bh::status::bad_request, "{\"error\":" + json_quoted(*reason) + "}");
     }
     auto& env = std::get<webhook::envelope>(parsed);
 
@@ -157,7 +157,7 @@ awaitable<http::response> front_door::readyz(http::request& req) {
     if (problem.empty() && workers_ready && !workers_ready()) problem = "workers not running";
     if (!problem.empty())
         co_return json_response(req, bh::status::service_unavailable,
-                                "{\"status\":\"unavailable\",\"reason\":" + quoted(problem) + "}");
+                                "{\"status\":\"unavailable\",\"reason\":" + json_quoted(problem) + "}");
     co_return json_response(req, bh::status::ok, R"({"status":"ready"})");
 }
 

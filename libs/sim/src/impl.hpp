@@ -25,6 +25,13 @@ namespace spacehook::sim {
 
 namespace json = boost::json;
 
+// HResult values .NET puts in an error envelope (error.hresult), by exception type.
+inline constexpr long hresult_invalid_operation = -2146233079;  // System.InvalidOperationException
+inline constexpr long hresult_exception = -2146233088;          // System.Exception
+inline constexpr long hresult_security = -2146233078;           // System.Security.SecurityException
+inline constexpr long hresult_argument = -2147024809;           // System.ArgumentException
+inline constexpr long hresult_argument_null = -2147467261;      // System.ArgumentNullException
+
 // One published webhook delivery (a webhooks_logs row) and what its attempts send.
 struct delivery_entry {
     delivery_record record;

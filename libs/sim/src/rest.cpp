@@ -18,11 +18,6 @@ namespace bh = http::beast_http;
 
 namespace {
 
-constexpr long hresult_invalid_operation = -2146233079;
-constexpr long hresult_exception = -2146233088;
-constexpr long hresult_security = -2146233078;
-constexpr long hresult_argument = -2147024809;
-
 constexpr int folder_type_custom_room = 19;
 constexpr int room_type_custom = 5;
 

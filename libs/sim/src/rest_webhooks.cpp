@@ -14,9 +14,6 @@ namespace spacehook::sim {
 
 namespace {
 
-constexpr long hresult_argument = -2147024809;
-constexpr long hresult_argument_null = -2147467261;
-
 // Triggers only DocSpace admins and room admins may subscribe to (WebhookTrigger availability "A").
 bool admin_only(std::int64_t flag) {
     switch (flag) {

@@ -19,7 +19,9 @@
 
 using namespace spacehook;
 
-namespace {
+// Named, not anonymous: the executable compiles as one unity translation unit, and these helpers share names
+// with other files'.
+namespace tls_test {
 const std::string secret = "S3cret-Key_01";
 
 struct tls_files {
@@ -63,7 +65,6 @@ boost::system::result<http::client_response> post_https(std::uint16_t port, int 
 std::int64_t event_count(const test::temp_dir& dir) {
     return test::count_rows(dir.file("spacehook.db"), "SELECT count(*) FROM events");
 }
-}  // namespace
 
 TEST_SUITE("serve over TLS") {
     TEST_CASE("a TLS listener stores deliveries sent over verified HTTPS and answers nothing to plain HTTP") {
@@ -145,3 +146,5 @@ TEST_SUITE("serve over TLS") {
         CHECK(missing.err.find("nope.crt") != std::string::npos);
     }
 }
+
+}  // namespace tls_test

@@ -30,7 +30,9 @@
 
 using namespace spacehook;
 
-namespace {
+// Named, not anonymous: the executable compiles as one unity translation unit, and these helpers share names
+// with other files'.
+namespace backfill_test {
 
 constexpr sim::entry_id client_room = 86193, accounting = 86200, incoming = 654321;
 const std::string secret = "backfill-Secret-9c1";
@@ -139,7 +141,6 @@ struct world {
 
 std::string metrics(std::uint16_t port) { return test::request(port, "GET", "/metrics").body; }
 
-}  // namespace
 
 TEST_SUITE("backfill") {
     TEST_CASE("uploads DocSpace gave up on while serve was down are recovered from its log, each acted on once") {
@@ -486,3 +487,5 @@ TEST_SUITE("backfill") {
         CHECK(serve.stop(SIGTERM) == 0);
     }
 }
+
+}  // namespace backfill_test

@@ -33,7 +33,9 @@
 
 using namespace spacehook;
 
-namespace {
+// Named, not anonymous: the executable compiles as one unity translation unit, and these helpers share names
+// with other files'.
+namespace crash_loop_test {
 
 // Incoming lies outside the client room, as in the installation that found issue K: once an invoice is moved,
 // the invoice rule's `in_room` no longer holds for it.
@@ -83,7 +85,6 @@ std::int64_t jobs_total(const db_counts& c) {
     return n;
 }
 
-}  // namespace
 
 TEST_SUITE("crash loop") {
     TEST_CASE("SIGKILL at random moments under load loses no acknowledged delivery and repeats no side effect") {
@@ -364,3 +365,5 @@ TEST_SUITE("crash loop") {
         io_thread.join();
     }
 }
+
+}  // namespace crash_loop_test

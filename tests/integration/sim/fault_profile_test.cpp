@@ -12,7 +12,9 @@
 #include <set>
 #include <stdexcept>
 
-namespace {
+// Named, not anonymous: the executable compiles as one unity translation unit, and these helpers share names
+// with other files'.
+namespace fault_profile_test {
 
 using namespace spacehook;
 using namespace std::chrono_literals;
@@ -76,7 +78,6 @@ std::string fileop_body(sim::entry_id file, sim::entry_id dest, std::string_view
            ",\"conflictResolveType\":\"" + std::string(resolve) + "\",\"deleteAfter\":false,\"returnSingleOperation\":true}";
 }
 
-}  // namespace
 
 TEST_SUITE("sim.fault_profile") {
     TEST_CASE("with p_5xx = 1 every matching request is a 5xx and the others are served") {
@@ -298,3 +299,5 @@ TEST_SUITE("sim.fileop_log") {
         CHECK(f.sim.completed_fileops().size() == 5);
     }
 }
+
+}  // namespace fault_profile_test
