@@ -46,7 +46,10 @@ bin_dir="$build_dir/tests/fuzz"
 if [[ $build -eq 1 ]]; then
   mkdir -p "$build_dir"
   cmake --preset fuzz >"$build_dir/configure.log" 2>&1 || { cat "$build_dir/configure.log" >&2; exit 1; }
-  cmake --build "$build_dir" -j "${FUZZ_JOBS:-2}" --target "${targets[@]}"
+  # All targets: their common aggregate, so that make builds them in one run, in parallel.
+  build_targets=("${targets[@]}")
+  [[ ${#targets[@]} -eq ${#all_targets[@]} ]] && build_targets=(spacehook_fuzzers)
+  cmake --build "$build_dir" -j "${FUZZ_JOBS:-2}" --target "${build_targets[@]}"
 fi
 
 # Largest input libFuzzer generates, per target: a few KB for texts; the HTTP target needs room for a

@@ -5,7 +5,8 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake ccache pkg-config
             libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-            libssl-dev libsqlite3-dev libfmt-dev doctest-dev sqlite3 python3)
+            libssl-dev libsqlite3-dev libfmt-dev doctest-dev sqlite3 python3 libpq-dev)
+test_pkgs=(postgresql)                    # the server of the tests' throwaway cluster (scripts/pg-test-cluster.sh)
 fuzz_pkgs=(clang-14 libclang-rt-14-dev)   # libFuzzer + clang's sanitizer runtimes (scripts/fuzz.sh)
 bench_pkgs=(nginx-light wrk)
 
@@ -13,8 +14,9 @@ want=("${build_pkgs[@]}")
 for arg in "$@"; do
   case "$arg" in
     --bench) want+=("${bench_pkgs[@]}") ;;
+    --test) want+=("${test_pkgs[@]}") ;;
     --fuzz) want+=("${fuzz_pkgs[@]}") ;;
-    *) echo "install-deps: unknown option $arg (use --bench, --fuzz)" >&2; exit 2 ;;
+    *) echo "install-deps: unknown option $arg (use --bench, --fuzz, --test)" >&2; exit 2 ;;
   esac
 done
 

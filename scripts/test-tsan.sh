@@ -3,7 +3,7 @@
 # scripts/test.sh; any data race report fails the test that produced it (halt_on_error).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh --test
 export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:history_size=4}"
 cmake --preset tsan
 cmake --build --preset tsan -j "$(nproc)"

@@ -122,7 +122,7 @@ struct world {
         auto r = std::make_shared<service::routing>();
         r->settings = shared;
         for (const auto& ep : shared->webhooks) r->endpoints.emplace(ep.path, &ep);
-        r->matcher = std::make_shared<const rules::matcher>(*shared);
+        r->matcher = std::make_shared<const rules::matcher>(shared->rules);
         door.routes.store(r);
         queue = store::make_sqlite_queue(*writer);
         door.queue = queue.get();

@@ -1,0 +1,217 @@
+#include "spacehook/store/pg.hpp"
+
+#include "spacehook/core/clock.hpp"
+
+#include <libpq-fe.h>
+
+#include <charconv>
+#include <set>
+
+#include <fmt/format.h>
+
+namespace spacehook::store::pg {
+
+errc classify(std::string_view sqlstate) {
+    if (sqlstate.empty()) return errc::unavailable;  // no answer from the server: the connection broke
+    if (sqlstate.starts_with("08") || sqlstate.starts_with("53")) return errc::unavailable;
+    if (sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03") return errc::unavailable;
+    if (sqlstate == "40001" || sqlstate == "40P01" || sqlstate == "25006") return errc::unavailable;
+    if (sqlstate == "57014") return errc::timed_out;
+    return errc::invalid;
+}
+
+// ---- result ---------------------------------------------------------------------------------------------
+
+result& result::operator=(result&& o) noexcept {
+    if (this != &o) {
+        if (r_) PQclear(r_);
+        r_ = std::exchange(o.r_, nullptr);
+    }
+    return *this;
+}
+
+result::~result() {
+    if (r_) PQclear(r_);
+}
+
+int result::rows() const { return PQntuples(r_); }
+int result::columns() const { return PQnfields(r_); }
+
+std::int64_t result::affected() const {
+    const char* n = PQcmdTuples(r_);
+    std::int64_t v = 0;
+    if (n && *n) std::from_chars(n, n + std::char_traits<char>::length(n), v);
+    return v;
+}
+
+bool result::is_null(int row, int col) const { return PQgetisnull(r_, row, col) != 0; }
+
+std::string_view result::text(int row, int col) const {
+    return {PQgetvalue(r_, row, col), static_cast<std::size_t>(PQgetlength(r_, row, col))};
+}
+
+std::optional<std::string> result::opt_text(int row, int col) const {
+    if (is_null(row, col)) return std::nullopt;
+    return std::string(text(row, col));
+}
+
+std::int64_t result::int64(int row, int col) const {
+    auto t = text(row, col);
+    std::int64_t v = 0;
+    auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+    if (ec != std::errc{} || end != t.data() + t.size() || t.empty())
+        throw error(errc::invalid, "", fmt::format("column {} holds \"{}\", not an integer", PQfname(r_, col), t));
+    return v;
+}
+
+std::string result::bytes(int row, int col) const {
+    std::size_t n = 0;
+    unsigned char* raw = PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(r_, row, col)), &n);
+    if (!raw) throw error(errc::invalid, "", "cannot decode a bytea value (out of memory)");
+    std::string out(reinterpret_cast<const char*>(raw), n);
+    PQfreemem(raw);
+    return out;
+}
+
+std::string bytea_param(std::string_view bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(2 + 2 * bytes.size());
+    out += "\\x";
+    for (unsigned char c : bytes) {
+        out += digits[c >> 4];
+        out += digits[c & 0x0f];
+    }
+    return out;
+}
+
+// ---- connection -----------------------------------------------------------------------------------------
+
+namespace {
+
+// libpq's messages end with a newline; logs and errors want one line.
+std::string one_line(const char* message) {
+    std::string s = message ? message : "";
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    for (auto& c : s)
+        if (c == '\n') c = ' ';
+    return s;
+}
+
+}  // namespace
+
+connection::connection(const std::string& url, int connect_timeout_s) {
+    const std::string timeout = std::to_string(connect_timeout_s);
+    const char* keys[] = {"dbname", "connect_timeout", "application_name", nullptr};
+    const char* values[] = {url.c_str(), timeout.c_str(), "spacehook", nullptr};
+    // expand_dbname = 1: `dbname` is read as a URL or a key=value string; later keys fill what it leaves unset.
+    c_ = PQconnectdbParams(keys, values, 1);
+    if (!c_) throw error(errc::unavailable, "", "PostgreSQL: out of memory while connecting");
+    if (PQstatus(c_) != CONNECTION_OK) {
+        // libpq's message names the host and port, never the password.
+        std::string why = one_line(PQerrorMessage(c_));
+        PQfinish(c_);
+        c_ = nullptr;
+        throw error(errc::unavailable, "", "cannot connect to PostgreSQL: " + why);
+    }
+}
+
+connection::~connection() {
+    if (c_) PQfinish(c_);
+}
+
+void connection::fail(pg_result* r, std::string_view what) {
+    std::string state;
+    std::string message;
+    if (r) {
+        if (const char* s = PQresultErrorField(r, PG_DIAG_SQLSTATE)) state = s;
+        message = one_line(PQresultErrorMessage(r));
+        PQclear(r);
+    }
+    if (message.empty()) message = one_line(PQerrorMessage(c_));
+    throw error(classify(state), state, fmt::format("PostgreSQL {}: {}", what, message));
+}
+
+result connection::exec(std::string_view sql) {
+    const std::string text(sql);
+    PGresult* r = PQexec(c_, text.c_str());
+    const auto status = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) fail(r, "statement failed");
+    return result(r);
+}
+
+result connection::exec(std::string_view sql, std::span<const param> params) {
+    const std::string text(sql);
+    std::vector<std::string> owned;  // each parameter NUL-terminated, as libpq reads text parameters
+    owned.reserve(params.size());
+    std::vector<const char*> values;
+    values.reserve(params.size());
+    for (const auto& p : params) {
+        if (!p) {
+            values.push_back(nullptr);
+            continue;
+        }
+        owned.emplace_back(*p);
+        values.push_back(owned.back().c_str());
+    }
+    PGresult* r = PQexecParams(c_, text.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
+                               nullptr, 0);
+    const auto status = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) fail(r, "statement failed");
+    return result(r);
+}
+
+bool connection::healthy() const { return PQstatus(c_) == CONNECTION_OK; }
+
+void connection::reset() {
+    PQreset(c_);
+    if (PQstatus(c_) != CONNECTION_OK)
+        throw error(errc::unavailable, "", "cannot reconnect to PostgreSQL: " + one_line(PQerrorMessage(c_)));
+}
+
+int connection::backend_pid() const { return PQbackendPID(c_); }
+
+// ---- transaction ----------------------------------------------------------------------------------------
+
+transaction::transaction(connection& c) : c_(c) { c_.exec("BEGIN"); }
+
+transaction::~transaction() {
+    if (done_) return;
+    try {
+        c_.exec("ROLLBACK");
+    } catch (const error&) {
+        // The connection broke: the server rolled the transaction back itself.
+    }
+}
+
+void transaction::commit() {
+    c_.exec("COMMIT");
+    done_ = true;
+}
+
+// ---- migrations -----------------------------------------------------------------------------------------
+
+std::vector<std::string> migrate(connection& c, const std::vector<migration>& all) {
+    // A fixed key, the same in every spacehook instance of this database.
+    constexpr std::string_view lock = "SELECT pg_advisory_xact_lock(7310593858020254571)";
+    {
+        transaction tx(c);
+        c.exec(lock);
+        c.exec("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)");
+        tx.commit();
+    }
+    std::vector<std::string> now;
+    for (const auto& m : all) {
+        transaction tx(c);
+        c.exec(lock);  // held to COMMIT: another instance checks after this one recorded the migration
+        if (c.exec("SELECT 1 FROM schema_migrations WHERE name = $1", {m.name}).rows() > 0) continue;
+        c.exec(m.sql);
+        const auto at = std::to_string(clock::now_ms());
+        c.exec("INSERT INTO schema_migrations(name, applied_at) VALUES($1, $2)", {m.name, at});
+        tx.commit();
+        now.push_back(m.name);
+    }
+    return now;
+}
+
+}  // namespace spacehook::store::pg
