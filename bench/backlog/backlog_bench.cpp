@@ -656,7 +656,7 @@ int run_idle_spin(const options& o) {
     ctx.stop();
     io.join();
     std::int64_t queued = 0;
-    w.run_sync([&](store::database& db) { queued = store::count_by_state(db)["queued"]; });
+    w.run_sync([&](store::database& db) { queued = store::count_by_state(db)[store::job_state::queued]; });
     w.stop();
     fmt::print("idle pool: {} workers; 1 job running, {} queued and due behind it (same file), nothing leasable\n",
                o.spin_workers, queued);
