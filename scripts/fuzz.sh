@@ -73,6 +73,7 @@ run_one() {
   local artifacts="$build_dir/artifacts/$t"
   local log="$build_dir/logs/$t-$(date +%Y%m%d-%H%M%S)-$$.log"  # one per run: runs may overlap
   mkdir -p "$work" "$artifacts" "$(dirname "$log")"
+  rm -f "$build_dir/logs/$t.summary"
   local max_len; max_len=$(max_len_for "$t")
   cp -n "$seeds"/* "$work"/ 2>/dev/null || true
   local args=(-max_total_time="$seconds" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
@@ -89,7 +90,8 @@ run_one() {
   cov=$(sed -nE 's/.* cov: ([0-9]+).*/\1/p' <<<"$last")
   ft=$(sed -nE 's/.* ft: ([0-9]+).*/\1/p' <<<"$last")
   corp=$(sed -nE 's/.* corp: ([0-9]+\/[0-9]+[a-zA-Z]*).*/\1/p' <<<"$last")
-  stat() { grep -a -E "^stat::$1:" "$log" | tail -n 1 | sed -nE 's/.*: *([0-9]+).*/\1/p'; }
+  # A run killed from outside (the outer timeout, the OOM killer) prints no stat:: lines.
+  stat() { grep -a -E "^stat::$1:" "$log" | tail -n 1 | sed -nE 's/.*: *([0-9]+).*/\1/p' || true; }
   execs=$(stat number_of_executed_units)
   rate=$(stat average_exec_per_sec)
   rss=$(stat peak_rss_mb)
@@ -112,6 +114,7 @@ summary=()
 failed=0
 if [[ $seconds -gt 0 ]]; then
   parallel="${FUZZ_PARALLEL:-$(nproc)}"
+  [[ "$parallel" =~ ^[1-9][0-9]*$ ]] || parallel=1
   declare -A running=()
   for t in "${targets[@]}"; do
     while [[ ${#running[@]} -ge $parallel ]]; do
@@ -122,7 +125,9 @@ if [[ $seconds -gt 0 ]]; then
     running[$!]="$t"
   done
   for pid in "${!running[@]}"; do wait "$pid" || failed=1; done
-  for t in "${targets[@]}"; do summary+=("$(cat "$build_dir/logs/$t.summary")"); done
+  for t in "${targets[@]}"; do
+    summary+=("$(cat "$build_dir/logs/$t.summary" 2>/dev/null || echo "$t: no summary -- FAILED")")
+  done
 fi
 
 if [[ $merge -eq 1 ]]; then

@@ -7,8 +7,8 @@
 #
 # PostgreSQL refuses to run as root, and CI runs as root: the cluster then runs as `nobody` (its data directory
 # belongs to nobody). Authentication is `trust` on 127.0.0.1 and the socket only: a test cluster, never reachable
-# from another host. fsync stays on (the default), as in production: the tests measure nothing that needs it off,
-# and commit-before-200 is what they check. The url is postgresql://spacehook@127.0.0.1:PORT/spacehook.
+# from another host. fsync stays on (the default), as in production. The url is
+# postgresql://spacehook@127.0.0.1:PORT/spacehook.
 set -euo pipefail
 
 cmd="${1:-}"

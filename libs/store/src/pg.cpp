@@ -37,6 +37,8 @@ result::~result() {
 int result::rows() const { return PQntuples(r_); }
 int result::columns() const { return PQnfields(r_); }
 
+std::string_view result::command() const { return PQcmdStatus(r_); }
+
 std::int64_t result::affected() const {
     const char* n = PQcmdTuples(r_);
     std::int64_t v = 0;
@@ -102,9 +104,10 @@ std::string one_line(const char* message) {
 
 connection::connection(const std::string& url, int connect_timeout_s) {
     const std::string timeout = std::to_string(connect_timeout_s);
-    const char* keys[] = {"dbname", "connect_timeout", "application_name", nullptr};
-    const char* values[] = {url.c_str(), timeout.c_str(), "spacehook", nullptr};
-    // expand_dbname = 1: `dbname` is read as a URL or a key=value string; later keys fill what it leaves unset.
+    // expand_dbname = 1: `dbname` is read as a URL or a key=value string. Entries after it override what it
+    // sets, so the defaults come first and the URL's own connect_timeout or application_name wins.
+    const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
+    const char* values[] = {timeout.c_str(), "spacehook", url.c_str(), nullptr};
     c_ = PQconnectdbParams(keys, values, 1);
     if (!c_) throw error(errc::unavailable, "", "PostgreSQL: out of memory while connecting");
     if (PQstatus(c_) != CONNECTION_OK) {
@@ -129,7 +132,9 @@ void connection::fail(pg_result* r, std::string_view what) {
         PQclear(r);
     }
     if (message.empty()) message = one_line(PQerrorMessage(c_));
-    throw error(classify(state), state, fmt::format("PostgreSQL {}: {}", what, message));
+    // No SQLSTATE: the connection broke (unavailable), or libpq refused the call itself (invalid).
+    const errc code = state.empty() && PQstatus(c_) == CONNECTION_OK ? errc::invalid : classify(state);
+    throw error(code, state, fmt::format("PostgreSQL {}: {}", what, message));
 }
 
 result connection::exec(std::string_view sql) {
@@ -173,20 +178,22 @@ int connection::backend_pid() const { return PQbackendPID(c_); }
 
 // ---- transaction ----------------------------------------------------------------------------------------
 
-transaction::transaction(connection& c) : c_(c) { c_.exec("BEGIN"); }
+transaction::transaction(connection& c, std::string_view begin) : c_(c) { c_.exec(begin); }
 
 transaction::~transaction() {
     if (done_) return;
     try {
         c_.exec("ROLLBACK");
-    } catch (const error&) {
+    } catch (...) {
         // The connection broke: the server rolled the transaction back itself.
     }
 }
 
 void transaction::commit() {
-    c_.exec("COMMIT");
+    auto r = c_.exec("COMMIT");
     done_ = true;
+    // COMMIT of a transaction in which a statement failed succeeds, as a ROLLBACK.
+    if (r.command() != "COMMIT") throw error(errc::invalid, "", "PostgreSQL rolled the transaction back: a statement in it had failed");
 }
 
 // ---- migrations -----------------------------------------------------------------------------------------
@@ -194,15 +201,18 @@ void transaction::commit() {
 std::vector<std::string> migrate(connection& c, const std::vector<migration>& all) {
     // A fixed key, the same in every spacehook instance of this database.
     constexpr std::string_view lock = "SELECT pg_advisory_xact_lock(7310593858020254571)";
+    // Each statement sees what committed before it, so an instance that waited for the lock sees the migrations
+    // the other recorded (whatever the database's default isolation level).
+    constexpr std::string_view read_committed = "BEGIN ISOLATION LEVEL READ COMMITTED";
     {
-        transaction tx(c);
+        transaction tx(c, read_committed);
         c.exec(lock);
         c.exec("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)");
         tx.commit();
     }
     std::vector<std::string> now;
     for (const auto& m : all) {
-        transaction tx(c);
+        transaction tx(c, read_committed);
         c.exec(lock);  // held to COMMIT: another instance checks after this one recorded the migration
         if (c.exec("SELECT 1 FROM schema_migrations WHERE name = $1", {m.name}).rows() > 0) continue;
         c.exec(m.sql);

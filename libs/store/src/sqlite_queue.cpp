@@ -166,8 +166,9 @@ public:
     }
 
     awaitable<result<int>> release_abandoned() override {
+        // No deadline of the queue's: start-up has nothing better to do than wait for it.
         auto task = [](database& db) { return store::release_expired(db, clock::now_ms(), true); };
-        auto r = co_await run<int>(std::move(task), options_.deadline);
+        auto r = co_await run<int>(std::move(task), std::chrono::hours(24));
         co_return r;
     }
 

@@ -1,6 +1,7 @@
 // How a step or an attempt of a job ended, as the worker decides it: done, skipped (with the reason),
 // retry (network, 401, 429, 5xx, a lost lease, a store that did not answer; Retry-After honoured) or dead.
-// Which failures are dead is core/error.hpp's permanent(errc), for DocSpace, channels and the store alike.
+// Which DocSpace and channel failures are dead is core/error.hpp's permanent(errc), through failed(). A store
+// failure during an attempt is always a retry (held_lease): the job's row, not the action, is what failed.
 #ifndef SPACEHOOK_WORKER_OUTCOME_HPP
 #define SPACEHOOK_WORKER_OUTCOME_HPP
 

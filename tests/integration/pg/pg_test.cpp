@@ -44,7 +44,7 @@ struct scratch_database {
     ~scratch_database() {
         try {
             pg::connection(cluster_url()).exec("DROP DATABASE " + name + " WITH (FORCE)");
-        } catch (const pg::error&) {
+        } catch (...) {  // the cluster is gone: so is the database
         }
     }
 };
@@ -89,6 +89,9 @@ TEST_SUITE("store pg") {
         CHECK(first == std::vector<std::string>{"0001_init.sql"});
         CHECK(pg::migrate(c).empty());
         CHECK(c.exec("SELECT count(*) FROM schema_migrations").int64(0, 0) == 1);
+        CHECK(c.exec("SHOW application_name").text(0, 0) == "spacehook");
+        // What the URL sets wins over the connection's defaults.
+        CHECK(pg::connection(db.url + "?application_name=mine").exec("SHOW application_name").text(0, 0) == "mine");
         for (const char* t : {"events", "jobs", "job_steps", "store_state"})
             CHECK_MESSAGE(c.exec("SELECT to_regclass($1) IS NOT NULL", {t}).text(0, 0) == "t", t);
     }
@@ -148,6 +151,16 @@ TEST_SUITE("store pg") {
         });
         REQUIRE(state);
         CHECK(state->second == "23514");
+        {
+            // A transaction in which a statement failed does not commit, and commit() says so.
+            pg::transaction tx(c);
+            c.exec(insert_event, {"w1", "e3", pg::bytea_param("{}")});
+            REQUIRE(failure_of([&] { c.exec(insert_event, {"w1", "e1", pg::bytea_param("{}")}); }));
+            auto commit = failure_of([&] { tx.commit(); });
+            REQUIRE(commit);
+            CHECK(commit->first == errc::invalid);
+        }
+        CHECK(c.exec("SELECT count(*) FROM events WHERE event_id = 'e3'").int64(0, 0) == 0);
         auto orphan = failure_of([&] {
             c.exec("INSERT INTO job_steps(job_id, idx, action, state, updated_at) VALUES(999, 0, 'move', 'pending', 0)");
         });

@@ -2,7 +2,7 @@
 // format slack: {"text": "*subject*\nbody"}; teams: a MessageCard {title, text}; raw:
 // {"subject","body","message_id","idempotency_key"}. Every request carries an Idempotency-Key header so a
 // receiver can recognise a resend. 2xx -> sent; 408 -> timed_out, 429 -> rate_limited, 5xx and network
-// failures -> unavailable; other statuses -> rejected.
+// failures -> unavailable; other statuses (401 included: a chat webhook URL carries its own secret) -> rejected.
 #ifndef SPACEHOOK_NOTIFY_HTTP_CHANNEL_HPP
 #define SPACEHOOK_NOTIFY_HTTP_CHANNEL_HPP
 

@@ -26,7 +26,8 @@ namespace spacehook::store::pg {
 // A database error in the project's vocabulary (core/error.hpp), decided from its SQLSTATE:
 //   class 08 (connection exception), class 53 (insufficient resources), 57P01-57P03 (the server is shutting
 //   down or cannot take connections yet), 40001 and 40P01 (serialization failure, deadlock), 25006 (read-only
-//   transaction: a failover is in progress), and no SQLSTATE at all (the connection broke)  -> unavailable;
+//   transaction: a failover is in progress), and no SQLSTATE at all (connection::exec calls it so only
+//   when the connection broke; libpq's own refusals are invalid)                            -> unavailable;
 //   57014 (statement cancelled, e.g. by statement_timeout)                                   -> timed_out;
 //   anything else (a constraint, a statement, the data)                                      -> invalid.
 errc classify(std::string_view sqlstate);
@@ -55,6 +56,8 @@ public:
 
     int rows() const;
     int columns() const;
+    // The command tag: "INSERT 0 1", "COMMIT", "ROLLBACK", ...
+    std::string_view command() const;
     // Rows an INSERT, UPDATE or DELETE changed (0 for other statements).
     std::int64_t affected() const;
     bool is_null(int row, int col) const;
@@ -106,10 +109,11 @@ private:
     pg_conn* c_;
 };
 
-// BEGIN on construction; COMMIT by commit(); ROLLBACK when destroyed uncommitted.
+// BEGIN on construction (or `begin`, e.g. "BEGIN ISOLATION LEVEL READ COMMITTED"); COMMIT by commit(), which
+// throws error (invalid) when the server rolled the transaction back instead; ROLLBACK when destroyed uncommitted.
 class transaction {
 public:
-    explicit transaction(connection& c);
+    explicit transaction(connection& c, std::string_view begin = "BEGIN");
     transaction(const transaction&) = delete;
     transaction& operator=(const transaction&) = delete;
     ~transaction();

@@ -101,7 +101,7 @@ public:
     // ---- the service's start and its gauges ----
     // At start-up, before any worker leases: jobs a previous run left running become due again at once,
     // without waiting for their leases to expire; returns how many. (SQLite: serve's instance lock makes this
-    // process the database's only user, so every running job was abandoned.)
+    // process the database's only user, so every running job was abandoned.) It waits as long as that takes.
     virtual awaitable<result<int>> release_abandoned() = 0;
     // Synchronous, for a thread that may block (the metrics collector): a read that never waits for writes.
     virtual result<queue_gauges> read_gauges() = 0;
