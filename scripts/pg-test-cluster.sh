@@ -4,6 +4,8 @@
 #
 #   scripts/pg-test-cluster.sh start STATE_DIR   # initdb + start; writes STATE_DIR/url, prints it
 #   scripts/pg-test-cluster.sh stop STATE_DIR    # stop (fast) and remove the data directory
+#   scripts/pg-test-cluster.sh pause STATE_DIR   # stop the server (fast), keep the data: a database outage
+#   scripts/pg-test-cluster.sh resume STATE_DIR  # start it again on the same port
 #
 # PostgreSQL refuses to run as root, and CI runs as root: the cluster then runs as `nobody` (its data directory
 # belongs to nobody). Authentication is `trust` on 127.0.0.1 and the socket only: a test cluster, never reachable
@@ -13,8 +15,8 @@ set -euo pipefail
 
 cmd="${1:-}"
 state="${2:-}"
-[[ ( "$cmd" == start || "$cmd" == stop ) && -n "$state" ]] || {
-  echo "usage: $0 start|stop STATE_DIR" >&2
+[[ "$cmd" =~ ^(start|stop|pause|resume)$ && -n "$state" ]] || {
+  echo "usage: $0 start|stop|pause|resume STATE_DIR" >&2
   exit 2
 }
 
@@ -43,8 +45,8 @@ start)
   # A free port: ask the kernel for one, then let the server take it (a race with another process is possible
   # but harmless: pg_ctl then fails and says so).
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  "${as_owner[@]}" "$bindir/pg_ctl" -D "$data" -l "$base/server.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $sock -c max_connections=100 -c shared_buffers=64MB" start \
+  echo "-c listen_addresses=127.0.0.1 -p $port -k $sock -c max_connections=100 -c shared_buffers=64MB" >"$state/options"
+  "${as_owner[@]}" "$bindir/pg_ctl" -D "$data" -l "$base/server.log" -w -t 60 -o "$(cat "$state/options")" start \
     >"$state/pg_ctl.log" 2>&1 || { cat "$state/pg_ctl.log" "$base/server.log" >&2; exit 1; }
   "${as_owner[@]}" "$bindir/createdb" -h 127.0.0.1 -p "$port" -U spacehook spacehook
   echo "$data" >"$state/datadir"
@@ -57,6 +59,13 @@ stop)
   data=$(cat "$state/datadir")
   "${as_owner[@]}" "$bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
   rm -rf "$(dirname "$data")"
-  rm -f "$state/datadir" "$state/url" "$state/port" "$state/logfile"
+  rm -f "$state/datadir" "$state/url" "$state/port" "$state/logfile" "$state/options"
+  ;;
+pause)
+  "${as_owner[@]}" "$bindir/pg_ctl" -D "$(cat "$state/datadir")" -m fast -w stop >/dev/null
+  ;;
+resume)
+  "${as_owner[@]}" "$bindir/pg_ctl" -D "$(cat "$state/datadir")" -l "$(cat "$state/logfile")" -w -t 60 \
+    -o "$(cat "$state/options")" start >"$state/pg_ctl.log" 2>&1 || { cat "$state/pg_ctl.log" >&2; exit 1; }
   ;;
 esac

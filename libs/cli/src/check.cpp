@@ -56,7 +56,7 @@ int cmd_check(const argv_t& argv) {
         }
     }
     std::string out = fmt::format("config OK: {} webhook path(s), {} channel(s), {} rule(s), database {}{}\n\n",
-                                  s.webhooks.size(), s.channels.size(), s.rules.size(), s.database.path,
+                                  s.webhooks.size(), s.channels.size(), s.rules.size(), s.database.display(),
                                   s.server.tls.enabled() ? ", TLS on" : "");
     for (const auto& w : s.webhooks)
         out += fmt::format("webhook {}  ({} secret{})\n", w.path, w.secrets.size(), w.secrets.size() == 1 ? "" : "s");

@@ -222,18 +222,35 @@ void read_server(const json::value& v, reader& r, server_settings& s) {
     }
 }
 
+bool is_postgresql_url(std::string_view s) { return s.starts_with("postgresql://") || s.starts_with("postgres://"); }
+
+// A SQLite path, a PostgreSQL URL, or {"path", "busy_timeout_ms"} / {"url", "pool"}.
 void read_database(const json::value& v, reader& r, database_settings& d) {
     const std::string p = "$.database";
+    std::string where;
     if (v.is_string()) {
-        d.path = std::string(v.get_string());
+        where = std::string(v.get_string());
+        if (is_postgresql_url(where)) d.url = where;
+        else d.path = where;
     } else if (auto* o = r.object(v, p)) {
-        r.known_keys(*o, p, {"path", "busy_timeout_ms"});
-        r.str(*o, "path", p, d.path, true);
-        r.integer(*o, "busy_timeout_ms", p, d.busy_timeout_ms, 0, 600'000);
+        r.known_keys(*o, p, {"path", "busy_timeout_ms", "url", "pool"});
+        const bool has_url = o->contains("url");
+        if (has_url && o->contains("path")) r.fail(p, "names both a path (SQLite) and a url (PostgreSQL): keep one");
+        if (has_url) {
+            r.str(*o, "url", p, d.url, true);
+            r.integer(*o, "pool", p, d.pool, 1, 64);
+            if (o->contains("busy_timeout_ms")) r.fail(p + ".busy_timeout_ms", "is for SQLite; PostgreSQL waits for locks itself");
+            if (!d.url.empty() && !is_postgresql_url(d.url))
+                r.fail(p + ".url", "must start with postgresql:// or postgres://");
+        } else {
+            r.str(*o, "path", p, d.path, true);
+            r.integer(*o, "busy_timeout_ms", p, d.busy_timeout_ms, 0, 600'000);
+            if (o->contains("pool")) r.fail(p + ".pool", "is for PostgreSQL (with \"url\")");
+            if (is_postgresql_url(d.path)) r.fail(p + ".path", "is a PostgreSQL URL: name it \"url\"");
+        }
     }
-    if (d.path.empty()) r.fail(p, "must name a database file");
-    if (d.path.starts_with("postgresql://") || d.path.starts_with("postgres://"))
-        r.fail(p, "PostgreSQL is not supported yet: name a SQLite database file (docs/contract.md §7)");
+    if (d.postgresql()) d.path.clear();
+    else if (d.path.empty()) r.fail(p, "must name a SQLite database file or a postgresql:// URL");
 }
 
 // The known trigger closest to `name` by edit distance, when it is close (at most 3 edits); "" otherwise.
@@ -598,11 +615,34 @@ bool loopback(const std::string& host) {
 }
 }  // namespace
 
+std::string database_settings::display() const {
+    if (!postgresql()) return path;
+    // scheme://user:password@host... -> scheme://user:***@host...; a password=... query parameter likewise.
+    std::string out = url;
+    if (auto p = out.find("://"); p != std::string::npos) {
+        const auto start = p + 3;
+        const auto end = out.find_first_of("/?#", start);
+        const auto at = out.rfind('@', end == std::string::npos ? out.size() : end);
+        if (at != std::string::npos && at > start)
+            if (auto colon = out.find(':', start); colon < at) out.replace(colon + 1, at - colon - 1, "***");
+    }
+    for (auto q = out.find("password="); q != std::string::npos; q = out.find("password=", q + 1)) {
+        const auto v = q + 9;
+        out.replace(v, out.find('&', v) == std::string::npos ? std::string::npos : out.find('&', v) - v, "***");
+    }
+    return out;
+}
+
 std::vector<std::string> security_warnings(const settings& s) {
     std::vector<std::string> out;
     for (const auto& w : s.webhooks)
         if (w.secrets.empty())
             out.push_back(fmt::format("webhook path {} has no secrets: signatures are NOT checked there", w.path));
+    if (s.database.postgresql() && s.database.url.find("sslmode=") == std::string::npos &&
+        !loopback(url_host(s.database.url)))
+        out.push_back(fmt::format("database {} names no sslmode: libpq falls back to an unencrypted connection when "
+                                  "the server offers no TLS (add ?sslmode=require or verify-full)",
+                                  s.database.display()));
     if (s.docspace.base_url.rfind("http://", 0) == 0 && !loopback(url_host(s.docspace.base_url)))
         out.push_back(fmt::format("docspace.base_url {} is plain http: the API key crosses the network in cleartext",
                                   s.docspace.base_url));

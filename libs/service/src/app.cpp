@@ -9,6 +9,7 @@
 #include "spacehook/metrics/registry.hpp"
 #include "spacehook/service/backfill.hpp"
 #include "spacehook/store/jobs.hpp"
+#include "spacehook/store/pg_queue.hpp"
 #include "spacehook/store/queue.hpp"
 #include "spacehook/worker/pool.hpp"
 #include "spacehook/worker/runtime.hpp"
@@ -20,6 +21,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <condition_variable>
+#include <atomic>
 #include <filesystem>
 #include <mutex>
 #include <stdexcept>
@@ -131,6 +133,7 @@ struct app::impl {
     bool gauges_stop = false;
     static constexpr std::chrono::seconds gauge_interval{5};
     std::unique_ptr<worker::pool> workers;
+    std::atomic<worker::pool*> wake_target{nullptr};  // for the PostgreSQL queue's listener thread
 
     std::mutex stop_mutex;
     std::condition_variable stop_cv;
@@ -153,11 +156,25 @@ struct app::impl {
 
 void app::impl::start() {
     const auto& s = settings;
-    auto dir = std::filesystem::path(s.database.path).parent_path();
-    if (!dir.empty() && !std::filesystem::is_directory(dir))
-        throw std::runtime_error(fmt::format("database directory {} does not exist", dir.string()));
-    if (options.take_instance_lock) lock = std::make_unique<instance_lock>(s.database.path);
-    queue = store::open_sqlite_queue({.path = s.database.path, .busy_timeout_ms = s.database.busy_timeout_ms});
+    if (s.database.postgresql()) {
+        // Any number of instances share the database (docs/contract.md §7): no instance lock. A delivery that
+        // another instance's transaction turned into jobs wakes the workers through LISTEN/NOTIFY.
+        try {
+            queue = store::open_pg_queue({.url = s.database.url,
+                                          .pool = s.database.pool,
+                                          .on_jobs = [this] {
+                                              if (auto* w = wake_target.load()) w->wake();
+                                          }});
+        } catch (const std::exception& e) {
+            throw std::runtime_error(fmt::format("database {}: {}", s.database.display(), e.what()));
+        }
+    } else {
+        auto dir = std::filesystem::path(s.database.path).parent_path();
+        if (!dir.empty() && !std::filesystem::is_directory(dir))
+            throw std::runtime_error(fmt::format("database directory {} does not exist", dir.string()));
+        if (options.take_instance_lock) lock = std::make_unique<instance_lock>(s.database.path);
+        queue = store::open_sqlite_queue({.path = s.database.path, .busy_timeout_ms = s.database.busy_timeout_ms});
+    }
     if (auto released = run_now(queue->release_abandoned()); !released)
         throw std::runtime_error("cannot release the jobs a previous run left running: " + released.error().message);
     else if (*released > 0)
@@ -185,6 +202,7 @@ void app::impl::start() {
     if (options.run_workers) {
         workers = std::make_unique<worker::pool>(worker_ctx, *queue, registry, worker::build_runtime(shared_settings));
         door.on_jobs_created = [w = workers.get()] { w->wake(); };
+        wake_target.store(workers.get());
         door.workers_ready = [w = workers.get()] { return w->running(); };
         worker_guard.emplace(asio::make_work_guard(worker_ctx));
         workers->start();
@@ -249,7 +267,7 @@ void app::impl::start() {
                                 {"threads", n},
                                 {"webhooks", s.webhooks.size()},
                                 {"rules", s.rules.size()},
-                                {"database", s.database.path},
+                                {"database", s.database.display()},
                                 {"version", SPACEHOOK_VERSION}});
 }
 
@@ -313,6 +331,7 @@ void app::impl::shutdown() {
         worker_guard.reset();
         worker_ctx.stop();
         worker_thread.join();
+        wake_target.store(nullptr);
         workers.reset();
     }
     stop_gauges();
@@ -367,7 +386,9 @@ std::vector<std::string> app::reload(config::settings next) {
     std::vector<std::string> refused;
     const auto& cur = impl_->settings;
     if (next.server.listen != cur.server.listen) refused.push_back("server.listen cannot change without a restart");
-    if (next.database.path != cur.database.path) refused.push_back("database cannot change without a restart");
+    if (next.database.path != cur.database.path || next.database.url != cur.database.url ||
+        next.database.pool != cur.database.pool)
+        refused.push_back("database cannot change without a restart");
     if (next.server.tls.enabled() != cur.server.tls.enabled())
         refused.push_back("server.tls cannot be switched on or off without a restart");
     if (!refused.empty()) return refused;

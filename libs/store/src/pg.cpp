@@ -137,38 +137,75 @@ void connection::fail(pg_result* r, std::string_view what) {
     throw error(code, state, fmt::format("PostgreSQL {}: {}", what, message));
 }
 
-result connection::exec(std::string_view sql) {
-    const std::string text(sql);
-    PGresult* r = PQexec(c_, text.c_str());
+result connection::checked(PGresult* r) {
     const auto status = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) fail(r, "statement failed");
     return result(r);
 }
 
+result connection::exec(std::string_view sql) {
+    const std::string text(sql);
+    return checked(PQexec(c_, text.c_str()));
+}
+
+namespace {
+
+// Each parameter NUL-terminated, as libpq reads text parameters.
+struct text_params {
+    std::vector<std::string> owned;
+    std::vector<const char*> values;
+
+    explicit text_params(std::span<const param> params) {
+        owned.reserve(params.size());
+        values.reserve(params.size());
+        for (const auto& p : params) {
+            if (!p) {
+                values.push_back(nullptr);
+                continue;
+            }
+            owned.emplace_back(*p);
+            values.push_back(owned.back().c_str());
+        }
+    }
+    int count() const { return static_cast<int>(values.size()); }
+};
+
+}  // namespace
+
 result connection::exec(std::string_view sql, std::span<const param> params) {
     const std::string text(sql);
-    std::vector<std::string> owned;  // each parameter NUL-terminated, as libpq reads text parameters
-    owned.reserve(params.size());
-    std::vector<const char*> values;
-    values.reserve(params.size());
-    for (const auto& p : params) {
-        if (!p) {
-            values.push_back(nullptr);
-            continue;
-        }
-        owned.emplace_back(*p);
-        values.push_back(owned.back().c_str());
-    }
-    PGresult* r = PQexecParams(c_, text.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
-                               nullptr, 0);
-    const auto status = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) fail(r, "statement failed");
-    return result(r);
+    text_params p(params);
+    return checked(PQexecParams(c_, text.c_str(), p.count(), nullptr, p.values.data(), nullptr, nullptr, 0));
 }
+
+result connection::run(std::string_view sql, std::span<const param> params) {
+    auto it = prepared_.find(sql);
+    if (it == prepared_.end()) {
+        auto name = fmt::format("s{}", prepared_.size());
+        const std::string text(sql);
+        checked(PQprepare(c_, name.c_str(), text.c_str(), static_cast<int>(params.size()), nullptr));
+        it = prepared_.emplace(text, std::move(name)).first;
+    }
+    text_params p(params);
+    return checked(PQexecPrepared(c_, it->second.c_str(), p.count(), p.values.data(), nullptr, nullptr, 0));
+}
+
+std::vector<std::string> connection::notifications() {
+    std::vector<std::string> out;
+    if (PQconsumeInput(c_) == 0) fail(nullptr, "connection lost while reading notifications");
+    while (PGnotify* n = PQnotifies(c_)) {
+        out.emplace_back(n->relname);
+        PQfreemem(n);
+    }
+    return out;
+}
+
+int connection::socket() const { return PQsocket(c_); }
 
 bool connection::healthy() const { return PQstatus(c_) == CONNECTION_OK; }
 
 void connection::reset() {
+    prepared_.clear();  // a new session has none of the old one's statements
     PQreset(c_);
     if (PQstatus(c_) != CONNECTION_OK)
         throw error(errc::unavailable, "", "cannot reconnect to PostgreSQL: " + one_line(PQerrorMessage(c_)));

@@ -1,10 +1,7 @@
+#include "await_task.hpp"
 #include "spacehook/core/clock.hpp"
 #include "spacehook/store/queue.hpp"
 #include "spacehook/store/writer.hpp"
-
-#include <boost/asio/bind_executor.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
 
 #include <sqlite3.h>
 
@@ -196,40 +193,11 @@ private:
     }
 
     // Runs `fn` (T(database&)) in the writer's next group commit and waits for its COMMIT, or for `deadline`.
-    // The task and its answer live in `pending`, shared with the writer: a caller that stopped waiting leaves
-    // nothing behind that the task could write into.
-    //
-    // Callers pass a named task (std::move(task)) and name the result before co_return: GCC 12 destroys a
-    // temporary argument of a coroutine call inside a co_await twice (GCC PR 99576), and `co_return co_await`
-    // resumed a finished frame in the ASan build.
     template <class T, class Fn>
     awaitable<result<T>> run(Fn fn, std::chrono::milliseconds deadline) {
-        // Shared with the writer's task and the completion. The timer stays in this frame: the task's last copy
-        // of `pending` may be destroyed on the writer thread, even after the caller's io_context is gone.
-        struct pending {
-            std::optional<T> value;           // set on the writer thread, read here once `done`
-            std::exception_ptr error;
-            bool done = false;                // these two on the caller's executor only
-            asio::steady_timer* timer = nullptr;
-        };
-        const auto ex = co_await asio::this_coro::executor;
-        asio::steady_timer timer(ex, deadline);
-        auto p = std::make_shared<pending>();
-        p->timer = &timer;
-        writer::task_fn task = [p, fn = std::move(fn)](database& db) { p->value.emplace(fn(db)); };
-        auto on_commit = asio::bind_executor(ex, [p](std::exception_ptr e) {
-            p->error = std::move(e);
-            p->done = true;
-            if (p->timer) p->timer->cancel();
-        });
-        writer_.async_run(std::move(task), std::move(on_commit));
-        co_await timer.async_wait(tuple_awaitable);
-        p->timer = nullptr;  // a completion after the deadline finds no timer to cancel
-        if (!p->done)
-            co_return failure{errc::timed_out,
-                              fmt::format("the database did not answer within {} ms", deadline.count())};
-        if (p->error) co_return failure_of(p->error);
-        co_return std::move(*p->value);
+        auto submit = [this](writer::task_fn task, auto on_commit) { writer_.async_run(std::move(task), std::move(on_commit)); };
+        auto r = co_await detail::await_task<T, database>(submit, std::move(fn), deadline, failure_of);
+        co_return r;
     }
 
     std::unique_ptr<writer> own_;  // when the queue owns its writer (open_sqlite_queue)

@@ -3,6 +3,7 @@
 #include "spacehook/store/migrate.hpp"
 #include "spacehook/store/pg.hpp"
 #include "spacehook/store/sqlite.hpp"
+#include "pg_cluster.hpp"
 #include "test_support.hpp"
 
 #include <doctest/doctest.h>
@@ -18,36 +19,10 @@
 
 using namespace spacehook;
 namespace pg = spacehook::store::pg;
+using test::cluster_url;
+using test::scratch_database;
 
 namespace {
-
-std::string cluster_url() {
-    std::ifstream in(fmt::format("{}/pg-test/url", SPACEHOOK_BINARY_DIR));  // not string + "...": GCC 12 -Warray-bounds at -O1
-    std::string url;
-    std::getline(in, url);
-    if (url.empty()) throw std::runtime_error("no PostgreSQL test cluster: run through ctest (fixture postgresql)");
-    return url;
-}
-
-// A database for one test case, dropped at its end.
-struct scratch_database {
-    std::string name;
-    std::string url;
-
-    scratch_database() {
-        static std::atomic<int> n{0};
-        name = fmt::format("t_{}_{}", getpid(), n++);
-        const auto base = cluster_url();
-        pg::connection(base).exec("CREATE DATABASE " + name);
-        url = base.substr(0, base.rfind('/') + 1) + name;
-    }
-    ~scratch_database() {
-        try {
-            pg::connection(cluster_url()).exec("DROP DATABASE " + name + " WITH (FORCE)");
-        } catch (...) {  // the cluster is gone: so is the database
-        }
-    }
-};
 
 std::set<std::string> pg_columns(pg::connection& c, const std::string& table) {
     std::set<std::string> out;

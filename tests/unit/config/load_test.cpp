@@ -179,12 +179,39 @@ TEST_SUITE("config load") {
         for (auto good : {"0.0.0.0:8080", "127.0.0.1:0", "[::1]:65535"}) CHECK_MESSAGE(with(good, R"("*")").ok(), good);
     }
 
-    TEST_CASE("a PostgreSQL URL as the database is refused, not taken for a file name") {
-        for (auto url : {"postgresql://spacehook@db:5432/spacehook", "postgres://db/x"}) {
-            auto r = config::load(fmt::format(R"({{"database": "{}", "webhooks": [{{"path": "/h", "secrets": []}}]}})", url),
-                                  env({}));
-            CHECK_MESSAGE(has_problem(r, "$.database", "PostgreSQL is not supported yet"), url);
+    TEST_CASE("the database is a SQLite path or a PostgreSQL URL, and the URL shown never has its password") {
+        auto with = [](const std::string& database) {
+            return config::load(R"({"database": )" + database + R"(, "webhooks": [{"path": "/h", "secrets": []}]})", env({}));
+        };
+        for (auto url : {"postgresql://spacehook:s3cret@db:5432/spacehook?sslmode=require", "postgres://db/x"}) {
+            auto r = with(fmt::format("\"{}\"", url));
+            REQUIRE_MESSAGE(r.ok(), url);
+            CHECK(r.value.database.postgresql());
+            CHECK(r.value.database.url == url);
+            CHECK(r.value.database.path.empty());
+            CHECK(r.value.database.pool == 2);
         }
+        auto object = with(R"({"url": "postgresql://u:p%40ss@db/s?password=other&sslmode=verify-full", "pool": 8})");
+        REQUIRE(object.ok());
+        CHECK(object.value.database.pool == 8);
+        CHECK(object.value.database.display() == "postgresql://u:***@db/s?password=***&sslmode=verify-full");
+        CHECK(with(R"("/var/lib/x.db")").value.database.display() == "/var/lib/x.db");
+
+        CHECK(has_problem(with(R"({"url": "postgresql://db/s", "path": "/x.db"})"), "$.database", "keep one"));
+        CHECK(has_problem(with(R"({"url": "mysql://db/s"})"), "$.database.url", "postgresql://"));
+        CHECK(has_problem(with(R"({"url": "postgresql://db/s", "busy_timeout_ms": 5})"), "$.database.busy_timeout_ms"));
+        CHECK(has_problem(with(R"({"path": "/x.db", "pool": 4})"), "$.database.pool", "PostgreSQL"));
+        CHECK(has_problem(with(R"({"path": "postgresql://db/s"})"), "$.database.path", "name it \"url\""));
+        CHECK(has_problem(with(R"({"url": "postgresql://db/s", "pool": 0})"), "$.database.pool"));
+
+        // No sslmode towards another host: a warning (the password would cross the network in cleartext).
+        auto remote = with(R"("postgresql://u:pw@db.example:5432/s")");
+        REQUIRE(remote.ok());
+        auto warnings = config::security_warnings(remote.value);
+        REQUIRE(warnings.size() == 2);  // the webhook path without secrets, and the database
+        CHECK(warnings[1].find("u:***@db.example") != std::string::npos);
+        CHECK(warnings[1].find("pw") == std::string::npos);
+        CHECK(config::security_warnings(with(R"("postgresql://u:pw@127.0.0.1/s")").value).size() == 1);
     }
 
     TEST_CASE("docspace.backfill is on by default, false turns it off, and its durations are checked") {

@@ -37,9 +37,16 @@ struct server_settings {
     tls_settings tls;                        // HTTPS instead of HTTP (TLS 1.2+)
 };
 
+// SQLite (`path`, the default) or PostgreSQL (`url`, docs/contract.md §7); exactly one is set.
 struct database_settings {
     std::string path = "/var/lib/spacehook/spacehook.db";
-    std::int64_t busy_timeout_ms = 2000;  // how long a write waits for a lock held by another process
+    std::int64_t busy_timeout_ms = 2000;  // SQLite: how long a write waits for a lock held by another process
+    std::string url;                      // postgresql://user@host:port/db?sslmode=...
+    int pool = 2;                         // PostgreSQL: connections running the queue's calls
+
+    bool postgresql() const { return !url.empty(); }
+    // The path, or the URL without its password: what logs and `check` show.
+    std::string display() const;
 };
 
 // Recovery of missed deliveries from DocSpace's delivery log (docs/backfill.md). On whenever docspace is

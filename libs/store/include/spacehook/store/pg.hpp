@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <map>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -84,7 +85,7 @@ public:
     // come from the URL or PGPASSWORD and is never part of an error message. Throws error (unavailable) when
     // the server cannot be reached within connect_timeout_s.
     explicit connection(const std::string& url, int connect_timeout_s = 10);
-    connection(connection&& o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
+    connection(connection&& o) noexcept : c_(std::exchange(o.c_, nullptr)), prepared_(std::move(o.prepared_)) {}
     connection& operator=(connection&&) = delete;
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;
@@ -97,6 +98,16 @@ public:
     result exec(std::string_view sql, std::initializer_list<param> params) {
         return exec(sql, std::span<const param>(params.begin(), params.size()));
     }
+    // The same, through a statement prepared on this connection at its first use (parsed and planned once).
+    result run(std::string_view sql, std::span<const param> params);
+    result run(std::string_view sql, std::initializer_list<param> params) {
+        return run(sql, std::span<const param>(params.begin(), params.size()));
+    }
+
+    // The names of the channels NOTIFY'd since the last call (after LISTEN on them), read without waiting.
+    std::vector<std::string> notifications();
+    // The connection's socket, to wait for notifications on (poll()).
+    int socket() const;
 
     // False once the connection broke (the server went away); reset() then connects again.
     bool healthy() const;
@@ -106,7 +117,9 @@ public:
 
 private:
     [[noreturn]] void fail(pg_result* r, std::string_view what);
+    result checked(pg_result* r);
     pg_conn* c_;
+    std::map<std::string, std::string, std::less<>> prepared_;  // statement text -> its name on the server
 };
 
 // BEGIN on construction (or `begin`, e.g. "BEGIN ISOLATION LEVEL READ COMMITTED"); COMMIT by commit(), which
