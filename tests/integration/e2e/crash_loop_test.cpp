@@ -6,9 +6,15 @@
 // effect happened once: one move per invoice, one copy and one comment per compliance file, one mail (by
 // Message-ID) per invoice; no job was skipped except manual re-sends. The secrets never reach the log.
 //
-// CI runs 20 kills; SPACEHOOK_CRASH_KILLS, SPACEHOOK_CRASH_UPLOADS, SPACEHOOK_CRASH_FILEOP_MS and
+// The same loop runs with two `serve` instances on one PostgreSQL database behind a real load balancer (nginx):
+// each kill takes down one of them while the other keeps taking deliveries and running jobs (docs/contract.md
+// §7), and a rolling restart (SIGTERM one at a time) at the end must cost DocSpace no delivery.
+//
+// CI runs 20 kills (12 with two instances); SPACEHOOK_CRASH_KILLS, SPACEHOOK_CRASH_UPLOADS, SPACEHOOK_CRASH_FILEOP_MS and
 // SPACEHOOK_CRASH_SEED make it longer, change DocSpace's operation time, or replay a schedule
 // (docs/robustness.md).
+#include "nginx.hpp"
+#include "pg_cluster.hpp"
 #include "process.hpp"
 #include "spacehook/mailsink/smtp_sink.hpp"
 #include "spacehook/sim/docspace_sim.hpp"
@@ -65,16 +71,39 @@ struct db_counts {
     std::set<std::string> event_keys;  // "webhook_id/event_id"
 };
 
-db_counts read_counts(const std::string& path) {
-    db_counts c;
+// The rows (as text) of a query on the database under test, SQLite or PostgreSQL.
+using rows = std::vector<std::vector<std::string>>;
+using query_fn = std::function<rows(const std::string& sql, int columns)>;
+
+rows sqlite_query(const std::string& path, const std::string& sql, int columns) {
     store::database db(path, {.read_only = true});
-    auto ev = db.prepare("SELECT webhook_id, event_id FROM events");
-    while (ev.step()) c.event_keys.insert(ev.text(0) + "/" + ev.text(1));
+    auto st = db.prepare(sql);
+    rows out;
+    while (st.step()) {
+        auto& r = out.emplace_back();
+        for (int i = 0; i < columns; ++i) r.push_back(st.text(i));
+    }
+    return out;
+}
+
+rows pg_query(const std::string& url, const std::string& sql, int columns) {
+    store::pg::connection c(url);
+    auto res = c.exec(sql);
+    rows out;
+    for (int i = 0; i < res.rows(); ++i) {
+        auto& r = out.emplace_back();
+        for (int j = 0; j < columns; ++j) r.emplace_back(res.text(i, j));
+    }
+    return out;
+}
+
+db_counts read_counts(const query_fn& query) {
+    db_counts c;
+    for (const auto& r : query("SELECT webhook_id, event_id FROM events", 2)) c.event_keys.insert(r[0] + "/" + r[1]);
     c.events = static_cast<std::int64_t>(c.event_keys.size());
-    auto jobs = db.prepare("SELECT state, count(*), max(attempts) FROM jobs GROUP BY state");
-    while (jobs.step()) {
-        c.jobs[jobs.text(0)] = jobs.int64(1);
-        c.max_attempts = std::max(c.max_attempts, jobs.int64(2));
+    for (const auto& r : query("SELECT state, count(*), max(attempts) FROM jobs GROUP BY state", 3)) {
+        c.jobs[r[0]] = std::stoll(r[1]);
+        c.max_attempts = std::max<std::int64_t>(c.max_attempts, std::stoll(r[2]));
     }
     return c;
 }
@@ -86,15 +115,24 @@ std::int64_t jobs_total(const db_counts& c) {
 }
 
 
-TEST_SUITE("crash loop") {
-    TEST_CASE("SIGKILL at random moments under load loses no acknowledged delivery and repeats no side effect") {
-        const int kills = static_cast<int>(env_or("SPACEHOOK_CRASH_KILLS", 20));
+// What one run of the loop works with: its database and how many instances share it.
+struct loop_setup {
+    std::string database;  // the configuration's "database" value
+    query_fn query;        // reads that database
+    std::string body_text; // the SQL that reads events.body as text
+    int instances = 1;     // more than one: behind nginx, on PostgreSQL
+    int default_kills = 20;
+};
+
+void crash_loop(const loop_setup& setup) {
+    {
+        const int kills = static_cast<int>(env_or("SPACEHOOK_CRASH_KILLS", setup.default_kills));
         const int max_uploads = static_cast<int>(env_or("SPACEHOOK_CRASH_UPLOADS", 150));
         const auto fileop_ms = env_or("SPACEHOOK_CRASH_FILEOP_MS", 300);
         const auto seed = static_cast<std::uint32_t>(env_or("SPACEHOOK_CRASH_SEED", std::random_device{}()));
-        MESSAGE(fmt::format("crash loop: {} kills, up to {} uploads, {} ms per DocSpace operation, seed {} "
-                            "(SPACEHOOK_CRASH_SEED replays it)",
-                            kills, max_uploads, fileop_ms, seed));
+        MESSAGE(fmt::format("crash loop: {} instance(s), {} kills, up to {} uploads, {} ms per DocSpace operation, "
+                            "seed {} (SPACEHOOK_CRASH_SEED replays it)",
+                            setup.instances, kills, max_uploads, fileop_ms, seed));
         std::mt19937 rng(seed);
 
         test::temp_dir dir;
@@ -119,9 +157,15 @@ TEST_SUITE("crash loop") {
         ds.add_room("Compliance", compliance);
         ds.add_room("Internal", internal_room);
 
-        const auto port = free_port();
-        const auto db_path = dir.file("spacehook.db");
-        auto cfg = dir.file("config.json");
+        // Each instance in a directory of its own (its config and log), on a port of its own.
+        std::vector<std::unique_ptr<test::temp_dir>> dirs;
+        std::vector<std::uint16_t> ports;
+        std::vector<std::unique_ptr<test::serve_process>> serves;
+        for (int i = 0; i < setup.instances; ++i) {
+        dirs.push_back(std::make_unique<test::temp_dir>());
+        ports.push_back(free_port());
+        const auto port = ports.back();
+        auto cfg = dirs.back()->file("config.json");
         std::ofstream(cfg) << fmt::format(R"({{
           "server": {{"listen": "127.0.0.1:{3}", "threads": 1}},
           "database": "{0}",
@@ -137,12 +181,24 @@ TEST_SUITE("crash loop") {
             {{"name": "compliance-copy", "on": ["file.uploaded"], "if": {{"in_room": {9}}},
              "do": [{{"copy": {{"to_folder": {10}, "on_conflict": "skip"}}}}, {{"comment": {{"text": "{11}"}}}}]}}]
         }})",
-                                          db_path, ds.base_url(), sink.port(), port, api_key, webhook_secret,
+                                          setup.database, ds.base_url(), sink.port(), port, api_key, webhook_secret,
                                           smtp_password, client_room, incoming, compliance, internal_room, comment_text);
-
-        test::serve_process serve(dir, cfg);
-        REQUIRE(serve.port() == port);
-        ds.subscribe(fmt::format("http://127.0.0.1:{}/docspace/webhook", port), webhook_secret, 0);
+        serves.push_back(std::make_unique<test::serve_process>(*dirs.back(), cfg));
+        REQUIRE(serves.back()->port() == port);
+        }
+        // One instance takes DocSpace's deliveries itself; several are reached through the load balancer.
+        std::optional<test::nginx_balancer> balancer;
+        auto webhook_port = ports.front();
+        if (setup.instances > 1) {
+            webhook_port = free_port();
+            balancer.emplace(dir, webhook_port, ports);
+        }
+        ds.subscribe(fmt::format("http://127.0.0.1:{}/docspace/webhook", webhook_port), webhook_secret, 0);
+        auto logs = [&] {
+            std::string all;
+            for (const auto& s : serves) all += s->log();
+            return all;
+        };
 
         // Uploads go on in the background for as long as the killing lasts (or up to max_uploads).
         std::atomic<bool> uploading{true};
@@ -167,6 +223,8 @@ TEST_SUITE("crash loop") {
             std::this_thread::sleep_for(std::chrono::milliseconds(life_ms(rng)));  // the schedule, not a wait
             if (k % 2 == 1) test::poll_until([&] { return ds.fileops_pending() > 0; }, std::chrono::seconds(10));
             const bool mid_op = ds.fileops_pending() > 0;
+            auto& serve = *serves[static_cast<std::size_t>(k % setup.instances)];
+            const auto port = ports[static_cast<std::size_t>(k % setup.instances)];
             if (serve.stop(SIGKILL) == 128 + SIGKILL) {
                 ++killed;
                 killed_mid_op += mid_op;
@@ -183,6 +241,47 @@ TEST_SUITE("crash loop") {
         uploading.store(false);
         uploader.join();
         CHECK(killed_mid_op >= kills / 2);  // at least the kills that waited for an operation
+
+        // Several instances: a rolling restart (SIGTERM, wait for the exit, start again; one instance at a time)
+        // under uploads costs DocSpace no delivery: every one sent from now on gets its 200 from the simulator's
+        // own attempts, none needs a re-send by hand.
+        std::size_t rolling_failed = 0;
+        if (setup.instances > 1) {
+            REQUIRE(test::poll_until([&] {
+                auto d = ds.deliveries();
+                return std::all_of(d.begin(), d.end(), [](const auto& r) { return r.done; });
+            }, std::chrono::seconds(60)));
+            const int mark = ds.deliveries().empty() ? 0 : ds.deliveries().back().id;
+            std::atomic<bool> rolling{true};
+            std::thread more([&] {
+                for (int i = 0; rolling.load(); ++i) {
+                    invoices.push_back(ds.upload(clara, client_room, fmt::format("Invoice-R{:04}.pdf", i), false));
+                    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the upload rate, not a wait
+                }
+            });
+            for (std::size_t i = 0; i < serves.size(); ++i) {
+                CHECK(serves[i]->stop(SIGTERM) == 0);
+                serves[i]->start();
+                REQUIRE(serves[i]->port() == ports[i]);
+            }
+            rolling.store(false);
+            more.join();
+            REQUIRE(test::poll_until([&] {
+                auto d = ds.deliveries();
+                return std::all_of(d.begin(), d.end(), [](const auto& r) { return r.done; });
+            }, std::chrono::seconds(60)));
+            std::size_t sent = 0;
+            for (const auto& r : ds.deliveries()) {
+                if (r.id <= mark || r.redelivery_of != 0) continue;
+                ++sent;
+                if (!r.delivered) {
+                    ++rolling_failed;
+                    MESSAGE(fmt::format("delivery {} ({}) failed all its attempts during the rolling restart", r.id, r.trigger));
+                }
+            }
+            CHECK(sent > 0);
+            CHECK(rolling_failed == 0);
+        }
         const auto uploads = invoices.size() + policies.size();
 
         // Drain: every delivery delivered (DocSpace stops retrying), every job finished. Besides the uploads,
@@ -230,14 +329,14 @@ TEST_SUITE("crash loop") {
                     MESSAGE(fmt::format("delivery {} (of {}, {}, payload {}): attempts{}", r.id, original, r.trigger,
                                         r.payload_id, statuses));
                 }
-                const auto log = serve.log();
+                const auto log = logs();
                 for (std::size_t at = 0; (at = log.find("\"level\":\"error\"", at)) != std::string::npos; ++at)
                     MESSAGE(log.substr(log.rfind('\n', at) + 1, log.find('\n', at) - log.rfind('\n', at) - 1));
             }
             return uploaded == uploads && answered.size() == originals;
         };
         auto finished = [&] {
-            auto c = read_counts(db_path);
+            auto c = read_counts(setup.query);
             return c.jobs["queued"] + c.jobs["retrying"] + c.jobs["running"] == 0 &&
                    c.jobs["succeeded"] + c.jobs["dead"] >= static_cast<std::int64_t>(uploads);
         };
@@ -249,7 +348,7 @@ TEST_SUITE("crash loop") {
         CHECK(test::poll_until([&] { return sink.count() >= invoices.size(); }, std::chrono::seconds(30)));
 
         // 1. Every delivery that got a 200 is in `events`.
-        auto counts = read_counts(db_path);
+        auto counts = read_counts(setup.query);
         auto deliveries = ds.deliveries();
         std::size_t acked = 0, missing = 0, attempts_failed = 0;
         for (const auto& d : deliveries) {
@@ -273,23 +372,24 @@ TEST_SUITE("crash loop") {
         CHECK(counts.jobs["succeeded"] + counts.jobs["skipped"] == jobs_total(counts));
         std::size_t wrongly_skipped = 0, steps_not_done = 0;
         {
-            store::database db(db_path, {.read_only = true});
             // The compliance rule's `in_room` is decided by the worker, so every invoice upload gets a compliance
             // job that is rightly skipped. A skipped invoice job, or a skipped compliance job for a policy, is not.
-            auto sk = db.prepare("SELECT jobs.rule, coalesce(jobs.last_error, ''), events.body FROM jobs "
-                                 "JOIN events ON events.id = jobs.event_row WHERE jobs.state = 'skipped'");
-            while (sk.step()) {
-                const auto rule = sk.text(0), reason = sk.text(1), body = sk.text(2);
+            for (const auto& r : setup.query("SELECT jobs.rule, coalesce(jobs.last_error, ''), " + setup.body_text +
+                                                 " FROM jobs JOIN events ON events.id = jobs.event_row "
+                                                 "WHERE jobs.state = 'skipped'",
+                                             3)) {
+                const auto &rule = r[0], &reason = r[1], &body = r[2];
                 if (reason.starts_with("a re-send of event row")) continue;
                 if (rule == "invoice-intake" || body.find("Policy-") != std::string::npos) {
                     ++wrongly_skipped;
                     MESSAGE("skipped job: " << rule << ": " << reason);
                 }
             }
-            auto st = db.prepare("SELECT count(*) FROM job_steps JOIN jobs ON jobs.id = job_steps.job_id "
-                                 "WHERE jobs.state = 'succeeded' AND job_steps.state != 'done'");
-            REQUIRE(st.step());
-            steps_not_done = static_cast<std::size_t>(st.int64(0));
+            steps_not_done = std::stoull(setup.query("SELECT count(*) FROM job_steps JOIN jobs ON jobs.id = job_steps.job_id "
+                                                     "WHERE jobs.state = 'succeeded' AND job_steps.state != 'done'",
+                                                     1)
+                                             .at(0)
+                                             .at(0));
         }
         CHECK(wrongly_skipped == 0);
         CHECK(steps_not_done == 0);
@@ -341,7 +441,7 @@ TEST_SUITE("crash loop") {
         CHECK(mail_resends <= static_cast<std::size_t>(kills));
 
         // 4. No secret in the log of any of the runs.
-        auto log = serve.log();
+        auto log = logs();
         CHECK(log.find(webhook_secret) == std::string::npos);
         CHECK(log.find(api_key) == std::string::npos);
         CHECK(log.find(smtp_password) == std::string::npos);
@@ -356,13 +456,32 @@ TEST_SUITE("crash loop") {
                             double_comments, sink.count(),
                             by_message_id.size(), mail_resends));
 
-        CHECK(serve.stop(SIGTERM) == 0);
+        for (auto& serve : serves) CHECK(serve->stop(SIGTERM) == 0);
         asio::post(io, [&] {
             ds.stop();
             sink.stop();
         });
         guard.reset();
         io_thread.join();
+    }
+}
+
+TEST_SUITE("crash loop") {
+    TEST_CASE("SIGKILL at random moments under load loses no acknowledged delivery and repeats no side effect") {
+        test::temp_dir db_dir;
+        const auto path = db_dir.file("spacehook.db");
+        crash_loop({.database = path,
+                    .query = [path](const std::string& sql, int columns) { return sqlite_query(path, sql, columns); },
+                    .body_text = "events.body"});
+    }
+
+    TEST_CASE("two instances on PostgreSQL behind nginx: SIGKILL either one under load, nothing lost, nothing twice") {
+        test::scratch_database db;
+        crash_loop({.database = db.url,
+                    .query = [url = db.url](const std::string& sql, int columns) { return pg_query(url, sql, columns); },
+                    .body_text = "convert_from(events.body, 'UTF8')",
+                    .instances = 2,
+                    .default_kills = 12});
     }
 }
 

@@ -1,0 +1,121 @@
+// PostgreSQL stopped under a running `serve` (docs/contract.md §7): deliveries are answered 503 with
+// Retry-After and /readyz says why not, nothing acknowledged is lost; once the server is back, DocSpace's own
+// retries get through and the job runs, without a restart of spacehook.
+#include "deliveries.hpp"
+#include "process.hpp"
+#include "raw_http.hpp"
+#include "spacehook/webhook/signature.hpp"
+#include "spacehook/sim/docspace_sim.hpp"
+#include "spacehook/store/pg.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+using namespace spacehook;
+
+namespace pg_outage_test {
+
+constexpr sim::entry_id compliance = 539564;
+const std::string secret = "outage-Secret-4b1d";
+const std::string api_key = "sk-outage-key-9e20";
+
+// A cluster of the test's own (scripts/pg-test-cluster.sh): stopping the shared one would fail other tests.
+struct own_cluster {
+    test::temp_dir dir;
+    std::string state = dir.file("cluster");
+    std::string url;
+    int sh(const std::string& cmd) const {
+        return std::system(fmt::format("bash {}/scripts/pg-test-cluster.sh {} {} >/dev/null", SPACEHOOK_SOURCE_DIR, cmd, state).c_str());
+    }
+    own_cluster() {
+        if (sh("start") != 0) throw std::runtime_error("cannot start a PostgreSQL cluster");
+        std::getline(std::ifstream(state + "/url"), url);
+    }
+    ~own_cluster() { sh("stop"); }
+};
+
+TEST_SUITE("postgresql outage") {
+    TEST_CASE("PostgreSQL stopped under serve: 503 with Retry-After, not ready, then DocSpace's retry lands and the job runs") {
+        own_cluster cluster;
+        asio::io_context io{1};
+        auto guard = asio::make_work_guard(io);
+        sim::sim_options so;
+        so.probe_webhook_uri = false;
+        so.retry_scale = 0.25;  // 0.25, 0.5, 1, 2, 4 s: the outage fits in the schedule
+        sim::docspace_sim ds(io, so);
+        std::thread io_thread([&] { io.run(); });
+        auto clara = ds.add_user({.first_name = "Clara", .last_name = "Client", .email = "clara@client.example"});
+        auto bot = ds.add_user({.first_name = "Space", .last_name = "Hook", .email = "bot@example.com"});
+        ds.add_api_key(api_key, bot);
+        ds.add_room("Compliance", compliance);
+
+        test::temp_dir dir;
+        const auto cfg = dir.file("config.json");
+        std::ofstream(cfg) << fmt::format(R"({{
+          "server": {{"listen": "127.0.0.1:0", "threads": 1}},
+          "database": {{"url": "{0}", "pool": 1}},
+          "docspace": {{"base_url": "{1}", "api_key": "{2}", "poll_interval_ms": 10}},
+          "webhooks": [{{"path": "/docspace/webhook", "secrets": ["{3}"]}}],
+          "workers": {{"backoff_initial_ms": 50, "backoff_max_ms": 500}},
+          "rules": [{{"name": "review", "on": ["file.uploaded"], "if": {{"in_room": {4}}},
+                      "do": [{{"comment": {{"text": "Need Review"}}}}]}}]
+        }})",
+                                          cluster.url, ds.base_url(), api_key, secret, compliance);
+        test::serve_process serve(dir, cfg);
+        REQUIRE(serve.port() != 0);
+        ds.subscribe(fmt::format("http://127.0.0.1:{}/docspace/webhook", serve.port()), secret, 0);
+
+        auto before = ds.upload(clara, compliance, "Policy-1.docx", false);
+        REQUIRE(test::poll_until([&] { return ds.file(before)->comment == "Need Review"; }));
+        CHECK(test::request(serve.port(), "GET", "/readyz").status == 200);
+
+        REQUIRE(cluster.sh("pause") == 0);
+        auto during = ds.upload(clara, compliance, "Policy-2.docx", false);
+        auto refused = [&] {
+            for (const auto& d : ds.deliveries())
+                if (d.payload_id == std::to_string(during))
+                    for (const auto& a : d.attempts)
+                        if (a.status == 503) return true;
+            return false;
+        };
+        REQUIRE(test::poll_until(refused, std::chrono::seconds(20)));
+        // What DocSpace gets meanwhile: 503 and when to come back.
+        const auto body = test::uploaded_body(77);
+        auto direct = test::request(serve.port(), "POST", "/docspace/webhook", body,
+                                    {{std::string(webhook::signature_header), webhook::sign(secret, body)}});
+        CHECK(direct.status == 503);
+        CHECK(direct.headers["retry-after"] == "5");
+        CHECK(direct.body == R"({"error":"storage unavailable"})");
+        auto ready = test::request(serve.port(), "GET", "/readyz");
+        CHECK(ready.status == 503);
+        CHECK(ready.body.find("database not writable") != std::string::npos);
+
+        REQUIRE(cluster.sh("resume") == 0);
+        CHECK(test::poll_until([&] { return ds.file(during)->comment == "Need Review"; }, std::chrono::seconds(30)));
+        CHECK(test::poll_until([&] { return test::request(serve.port(), "GET", "/readyz").status == 200; }));
+        for (const auto& d : ds.deliveries()) {
+            CAPTURE(d.payload_id);
+            CHECK(d.delivered);
+        }
+        store::pg::connection c(cluster.url);
+        CHECK(c.exec("SELECT count(*) FROM jobs WHERE state = 'succeeded'").int64(0, 0) == 2);
+        CHECK(c.exec("SELECT count(*) FROM jobs").int64(0, 0) == 2);
+        CHECK(c.exec("SELECT count(*) FROM events WHERE event_id = '77'").int64(0, 0) == 0);  // refused, not stored
+
+        CHECK(serve.stop(SIGTERM) == 0);
+        asio::post(io, [&] { ds.stop(); });
+        guard.reset();
+        io_thread.join();
+    }
+}
+
+}  // namespace pg_outage_test
