@@ -25,7 +25,7 @@ RUN cmake --preset release -DBUILD_TESTING=OFF \
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libssl3 libsqlite3-0 libfmt9 libboost-json1.81.0 libboost-url1.81.0 libstdc++6 ca-certificates \
+      libssl3 libsqlite3-0 libpq5 libfmt9 libboost-json1.81.0 libboost-url1.81.0 libstdc++6 ca-certificates \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/* /var/log/apt/* /var/log/dpkg.log
 # A fixed numeric uid/gid so that Kubernetes' runAsNonRoot can verify it and volume ownership is predictable.

@@ -30,6 +30,7 @@ int cmd_events(const argv_t&);
 int cmd_webhooks(const argv_t&);
 int cmd_demo(const argv_t&);
 int cmd_healthcheck(const argv_t&);
+int cmd_db(const argv_t&);
 
 // Loads and checks FILE; throws user_error listing every problem ("$.path: message").
 config::settings load_config(const std::string& file);

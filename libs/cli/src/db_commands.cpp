@@ -2,7 +2,7 @@
 
 #include "args.hpp"
 #include "spacehook/core/clock.hpp"
-#include "spacehook/store/migrate.hpp"
+#include "spacehook/service/database.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -12,14 +12,12 @@
 
 namespace spacehook::cli {
 
-std::unique_ptr<store::database> open_database(const config::settings& s) {
-    if (!std::filesystem::exists(s.database.path))
-        throw user_error(fmt::format("database {} does not exist (has `spacehook serve` run with this config?)",
-                                     s.database.path));
-    auto db = std::make_unique<store::database>(s.database.path,
-                                                store::open_options{.busy_timeout_ms = 5000, .create = false});
-    store::migrate(*db);
-    return db;
+std::unique_ptr<store::admin> open_database(const config::settings& s) {
+    try {
+        return service::open_admin(s.database);
+    } catch (const std::exception& e) {
+        throw user_error(e.what());
+    }
 }
 
 std::string format_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {

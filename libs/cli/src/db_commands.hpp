@@ -1,10 +1,10 @@
-// Shared by `jobs` and `events`: open the configured database the way a second process should (WAL,
-// busy timeout, short transactions), and print tables.
+// Shared by `jobs` and `events`: open the configured database the way a second process should (short
+// transactions), and print tables.
 #ifndef SPACEHOOK_CLI_DB_COMMANDS_HPP
 #define SPACEHOOK_CLI_DB_COMMANDS_HPP
 
 #include "spacehook/config/settings.hpp"
-#include "spacehook/store/sqlite.hpp"
+#include "spacehook/store/admin.hpp"
 
 #include <memory>
 #include <string>
@@ -12,8 +12,9 @@
 
 namespace spacehook::cli {
 
-// Opens settings.database.path (which must exist) and applies pending migrations.
-std::unique_ptr<store::database> open_database(const config::settings& s);
+// The configured database (SQLite, which must exist, or PostgreSQL) for the operator's commands; applies pending
+// migrations. Throws user_error.
+std::unique_ptr<store::admin> open_database(const config::settings& s);
 
 // Left-aligned columns sized to their content.
 std::string format_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);

@@ -4,6 +4,7 @@
 #include "spacehook/core/clock.hpp"
 #include "spacehook/rules/matcher.hpp"
 #include "spacehook/service/backfill.hpp"
+#include "spacehook/service/database.hpp"
 #include "spacehook/service/planning.hpp"
 #include "spacehook/store/events.hpp"
 #include "spacehook/store/jobs.hpp"
@@ -46,7 +47,7 @@ int events_backfill(const args& a, const config::settings& settings) {
     if (auto s = a.get("since")) since = since_to_ms(*s, "since");
     service::backfill_options o{.since_ms = since, .dry_run = a.has("dry-run")};
 
-    auto queue = store::open_sqlite_queue({.path = settings.database.path, .busy_timeout_ms = settings.database.busy_timeout_ms});
+    auto queue = service::open_queue(settings.database);
     asio::io_context io{1};
     service::backfiller bf(io.get_executor(), settings.docspace, *queue, nullptr);
     rules::matcher m(settings.rules);
@@ -109,7 +110,7 @@ int cmd_events(const argv_t& argv) {
         f.trigger = a.get("trigger");
         if (auto s = a.get("since")) f.since_ms = since_to_ms(*s, "since");
         if (auto l = a.get("limit")) f.limit = static_cast<int>(parse_id(*l, "--limit"));
-        auto events = store::list_events(*db, f);
+        auto events = db->list_events(f);
         if (a.has("json")) {
             json::array arr;
             for (const auto& e : events) arr.push_back(event_json(e, false));
@@ -126,7 +127,7 @@ int cmd_events(const argv_t& argv) {
     }
     if (sub == "show") {
         auto id = need_id();
-        auto e = store::get_event(*db, id);
+        auto e = db->get_event(id);
         if (!e) throw user_error(fmt::format("no event {}", id));
         if (a.has("json")) {
             print(json::serialize(event_json(*e, true)) + "\n");
@@ -139,7 +140,7 @@ int cmd_events(const argv_t& argv) {
     }
     if (sub == "replay") {
         auto id = need_id();
-        auto e = store::get_event(*db, id);
+        auto e = db->get_event(id);
         if (!e) throw user_error(fmt::format("no event {}", id));
         if (e->body.empty())
             throw user_error(fmt::format("event {}: its body was purged by retention; there is nothing to replay", id));
@@ -150,10 +151,7 @@ int cmd_events(const argv_t& argv) {
         auto planned = service::plan_jobs(m, env);
         std::vector<std::string> names;
         for (const auto& p : planned) names.push_back(p.rule);
-        store::transaction tx(*db);
-        auto c = store::replay_event(*db, id, names, service::file_key_for(env), settings.workers.max_attempts,
-                                     clock::now_ms());
-        tx.commit();
+        auto c = db->replay_event(id, names, service::file_key_for(env), settings.workers.max_attempts, clock::now_ms());
         if (a.has("json"))
             print(json::serialize(json::object{{"created", c.created}, {"requeued", c.requeued}, {"busy", c.busy}}) + "\n");
         else

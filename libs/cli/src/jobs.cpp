@@ -37,7 +37,7 @@ json::object job_json(const store::job& j) {
 }
 
 
-int jobs_list(const args& a, store::database& db) {
+int jobs_list(const args& a, store::admin& db) {
     store::job_filter f;
     if (auto s = a.get("state")) {
         f.state = store::parse_job_state(*s);
@@ -46,7 +46,7 @@ int jobs_list(const args& a, store::database& db) {
     f.rule = a.get("rule");
     if (auto s = a.get("since")) f.since_ms = since_to_ms(*s, "since");
     if (auto l = a.get("limit")) f.limit = static_cast<int>(parse_id(*l, "--limit"));
-    auto jobs = store::list_jobs(db, f);
+    auto jobs = db.list_jobs(f);
     if (a.has("json")) {
         json::array arr;
         for (const auto& j : jobs) arr.push_back(job_json(j));
@@ -63,10 +63,10 @@ int jobs_list(const args& a, store::database& db) {
     return 0;
 }
 
-int jobs_show(const args& a, store::database& db, std::int64_t id) {
-    auto j = store::get_job(db, id);
+int jobs_show(const args& a, store::admin& db, std::int64_t id) {
+    auto j = db.get_job(id);
     if (!j) throw user_error(fmt::format("no job {}", id));
-    auto steps = store::get_steps(db, id);
+    auto steps = db.get_steps(id);
     if (a.has("json")) {
         auto o = job_json(*j);
         json::array s;
@@ -109,24 +109,20 @@ int cmd_jobs(const argv_t& argv) {
     if (sub == "show") return jobs_show(a, *db, need_id());
     if (sub == "retry") {
         auto id = need_id();
-        store::transaction tx(*db);
-        auto j = store::get_job(*db, id);
-        if (!j) throw user_error(fmt::format("no job {}", id));
-        if (!store::retry_job(*db, id, clock::now_ms()))
+        auto t = db->retry_job(id, clock::now_ms());
+        if (!t.was) throw user_error(fmt::format("no job {}", id));
+        if (!t.changed)
             throw user_error(fmt::format("job {} is {}: only dead, cancelled, skipped or succeeded jobs can be retried", id,
-                                         name(j->state)));
-        tx.commit();
+                                         name(*t.was)));
         print(fmt::format("job {} queued again (steps already done are not repeated)\n", id));
         return 0;
     }
     if (sub == "cancel") {
         auto id = need_id();
-        store::transaction tx(*db);
-        auto j = store::get_job(*db, id);
-        if (!j) throw user_error(fmt::format("no job {}", id));
-        if (!store::cancel_job(*db, id, clock::now_ms()))
-            throw user_error(fmt::format("job {} is {}: only queued or retrying jobs can be cancelled", id, name(j->state)));
-        tx.commit();
+        auto t = db->cancel_job(id, clock::now_ms());
+        if (!t.was) throw user_error(fmt::format("no job {}", id));
+        if (!t.changed)
+            throw user_error(fmt::format("job {} is {}: only queued or retrying jobs can be cancelled", id, name(*t.was)));
         print(fmt::format("job {} cancelled\n", id));
         return 0;
     }
@@ -141,9 +137,7 @@ int cmd_jobs(const argv_t& argv) {
             states = {*st};
         }
         auto cutoff = since_to_ms(*older, "older-than");
-        store::transaction tx(*db);
-        auto c = store::purge(*db, states, cutoff, clock::now_ms() - settings.retention.dedup_window_ms);
-        tx.commit();
+        auto c = db->purge(states, cutoff, clock::now_ms() - settings.retention.dedup_window_ms);
         if (a.has("json"))
             print(json::serialize(json::object{{"jobs", c.jobs}, {"events", c.events}, {"forgotten", c.forgotten}}) + "\n");
         else

@@ -49,6 +49,13 @@ const command commands[] = {
      "  backfill [--since 72h] [--dry-run] [--json]   one pass over DocSpace's delivery log: stores what DocSpace\n"
      "                                               failed to deliver (exit 1 when the log could not be read)\n",
      cmd_events},
+    {"db", "copy a SQLite installation into PostgreSQL",
+     "usage: spacehook db copy --from SQLITE_FILE --to postgresql://USER@HOST:PORT/DB [--allow-non-empty] [--json]\n\n"
+     "Copies events, jobs and steps in one transaction: jobs keep their state, attempts and finished steps, events\n"
+     "their identities, so nothing is lost and nothing runs again. Stop `serve` first (its lock is checked). The\n"
+     "target must hold no events unless --allow-non-empty (copied rows then get new ids; events already there are\n"
+     "left out). The password comes from the URL or PGPASSWORD.\n",
+     cmd_db},
     {"sign", "print the signature header DocSpace would send for a body",
      "usage: spacehook sign (--secret S | --secret-env VAR | --secret-file FILE) [FILE|-]\n\n"
      "Prints sha256=<64 uppercase hex> (the value of x-docspace-signature-256) for FILE or standard input.\n",

@@ -1,4 +1,5 @@
 #include "spacehook/service/app.hpp"
+#include "spacehook/service/database.hpp"
 
 #include "ingest.hpp"
 #include "spacehook/config/load.hpp"
@@ -9,7 +10,6 @@
 #include "spacehook/metrics/registry.hpp"
 #include "spacehook/service/backfill.hpp"
 #include "spacehook/store/jobs.hpp"
-#include "spacehook/store/pg_queue.hpp"
 #include "spacehook/store/queue.hpp"
 #include "spacehook/worker/pool.hpp"
 #include "spacehook/worker/runtime.hpp"
@@ -159,21 +159,15 @@ void app::impl::start() {
     if (s.database.postgresql()) {
         // Any number of instances share the database (docs/contract.md §7): no instance lock. A delivery that
         // another instance's transaction turned into jobs wakes the workers through LISTEN/NOTIFY.
-        try {
-            queue = store::open_pg_queue({.url = s.database.url,
-                                          .pool = s.database.pool,
-                                          .on_jobs = [this] {
-                                              if (auto* w = wake_target.load()) w->wake();
-                                          }});
-        } catch (const std::exception& e) {
-            throw std::runtime_error(fmt::format("database {}: {}", s.database.display(), e.what()));
-        }
+        queue = open_queue(s.database, [this] {
+            if (auto* w = wake_target.load()) w->wake();
+        });
     } else {
         auto dir = std::filesystem::path(s.database.path).parent_path();
         if (!dir.empty() && !std::filesystem::is_directory(dir))
             throw std::runtime_error(fmt::format("database directory {} does not exist", dir.string()));
         if (options.take_instance_lock) lock = std::make_unique<instance_lock>(s.database.path);
-        queue = store::open_sqlite_queue({.path = s.database.path, .busy_timeout_ms = s.database.busy_timeout_ms});
+        queue = open_queue(s.database);
     }
     if (auto released = run_now(queue->release_abandoned()); !released)
         throw std::runtime_error("cannot release the jobs a previous run left running: " + released.error().message);

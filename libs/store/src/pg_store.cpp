@@ -109,6 +109,15 @@ constexpr std::string_view sql_retry_job =
 constexpr std::string_view sql_cancel_job =
     "UPDATE jobs SET state = 'cancelled', lease_until = NULL, updated_at = $2, "
     "last_error = 'cancelled by operator' WHERE id = $1 AND state IN ('queued', 'retrying')";
+constexpr std::string_view sql_replay_find = "SELECT id, state FROM jobs WHERE event_row = $1 AND rule = $2";
+constexpr std::string_view sql_replay_insert =
+    "INSERT INTO jobs(event_row, rule, state, attempts, max_attempts, run_at, created_at, updated_at, file_key) "
+    "VALUES($1, $2, 'queued', 0, $3, $4, $4, $4, $5)";
+constexpr std::string_view sql_replay_forget_steps = "DELETE FROM job_steps WHERE job_id = $1";
+constexpr std::string_view sql_replay_requeue =
+    "UPDATE jobs SET state = 'queued', attempts = 0, run_at = $2, lease_until = NULL, last_error = NULL, "
+    "updated_at = $2 WHERE id = $1";
+constexpr std::string_view sql_replay_source = "UPDATE events SET source = 'replay' WHERE id = $1";
 constexpr std::string_view sql_try_lock = "SELECT pg_try_advisory_xact_lock($1)";
 
 #undef SPACEHOOK_JOB_COLUMNS
@@ -329,6 +338,33 @@ bool retry_job(pg::connection& c, std::int64_t id, std::int64_t now) {
 
 bool cancel_job(pg::connection& c, std::int64_t id, std::int64_t now) {
     return c.run(sql_cancel_job, {num(id), num(now)}).affected() == 1;
+}
+
+replay_counts replay_event(pg::connection& c, std::int64_t event_row, const std::vector<std::string>& rules,
+                           const std::optional<std::string>& file_key, int max_attempts, std::int64_t now) {
+    replay_counts out;
+    const auto row = num(event_row), at = num(now);
+    for (const auto& rule : rules) {
+        auto found = c.run(sql_replay_find, {row, rule});
+        if (found.rows() == 0) {
+            c.run(sql_replay_insert, {row, rule, num(max_attempts), at, opt(file_key)});
+            ++out.created;
+            continue;
+        }
+        const auto id = num(found.int64(0, 0));
+        if (!is_final(job_state_of(found.text(0, 1)))) {
+            ++out.busy;
+            continue;
+        }
+        c.run(sql_replay_forget_steps, {id});
+        c.run(sql_replay_requeue, {id, at});
+        ++out.requeued;
+    }
+    if (out.created + out.requeued > 0) {
+        c.run(sql_replay_source, {row});
+        c.run(sql_notify_jobs, {});
+    }
+    return out;
 }
 
 bool try_xact_lock(pg::connection& c, std::int64_t key) { return c.run(sql_try_lock, {num(key)}).text(0, 0) == "t"; }

@@ -47,6 +47,8 @@ std::vector<job> list_jobs(pg::connection& c, const job_filter& f);
 std::optional<job> get_job(pg::connection& c, std::int64_t id);
 bool retry_job(pg::connection& c, std::int64_t id, std::int64_t now);
 bool cancel_job(pg::connection& c, std::int64_t id, std::int64_t now);
+replay_counts replay_event(pg::connection& c, std::int64_t event_row, const std::vector<std::string>& rules,
+                           const std::optional<std::string>& file_key, int max_attempts, std::int64_t now);
 
 // Takes the transaction-level advisory lock `key` if no other session holds it (released at COMMIT or ROLLBACK).
 bool try_xact_lock(pg::connection& c, std::int64_t key);

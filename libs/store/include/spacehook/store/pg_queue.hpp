@@ -16,6 +16,7 @@
 #ifndef SPACEHOOK_STORE_PG_QUEUE_HPP
 #define SPACEHOOK_STORE_PG_QUEUE_HPP
 
+#include "spacehook/store/admin.hpp"
 #include "spacehook/store/queue.hpp"
 
 #include <functional>
@@ -36,6 +37,9 @@ struct pg_queue_options {
 // Connects, applies the PostgreSQL migrations (once across instances starting together) and starts the
 // connection threads. Throws pg::error when the database cannot be reached or migrated.
 std::unique_ptr<queue> open_pg_queue(pg_queue_options pg, queue_options options = {});
+
+// The operator's calls (admin.hpp) on one connection to `url`; applies pending migrations. Throws pg::error.
+std::unique_ptr<admin> open_pg_admin(const std::string& url, int connect_timeout_s = 10);
 
 }  // namespace spacehook::store
 
