@@ -1,7 +1,10 @@
 // bench/e2e: events per second from the first delivery to the last job succeeded, for the invoice rule
 // (move + notify to the log channel), against the in-process DocSpace simulator on loopback.
 //
-//   spacehook_bench_e2e [events=2000] [workers=32]
+//   spacehook_bench_e2e [events=2000] [workers=32] [postgresql://URL [instances=1]]
+//
+// With a PostgreSQL URL (an empty database) the queue is there, and `instances` services share it in this process:
+// the simulator delivers to the first, and every instance's workers lease from the shared queue.
 //
 // The simulator publishes one file.uploaded per upload (the web UI's chunked upload), spacehook ingests,
 // and its workers read the file, its folder path, move it (PUT + poll) and notify. The simulator's own
@@ -10,6 +13,7 @@
 #include "spacehook/service/app.hpp"
 #include "spacehook/sim/docspace_sim.hpp"
 #include "spacehook/store/jobs.hpp"
+#include "spacehook/store/pg.hpp"
 #include "spacehook/store/sqlite.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -22,6 +26,9 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <map>
+#include <memory>
+#include <vector>
 #include <thread>
 
 #include <fmt/format.h>
@@ -41,6 +48,8 @@ double thread_cpu_seconds(pthread_t t) {
 int main(int argc, char** argv) {
     const int events = argc > 1 ? std::atoi(argv[1]) : 2000;
     const unsigned workers = argc > 2 ? static_cast<unsigned>(std::atoi(argv[2])) : 32;
+    const std::string pg_url = argc > 3 ? argv[3] : "";
+    const int instances = argc > 4 ? std::max(1, std::atoi(argv[4])) : 1;
     log::set_min_level(log::level::error);
 
     std::string tmpl = (std::filesystem::temp_directory_path() / "spacehook-bench-XXXXXX").string();
@@ -67,6 +76,10 @@ int main(int argc, char** argv) {
     s.server.listen = "127.0.0.1:0";
     s.server.threads = 1;
     s.database.path = (dir / "spacehook.db").string();
+    if (!pg_url.empty()) {
+        s.database.url = pg_url;
+        s.database.path.clear();
+    }
     s.docspace.base_url = ds.base_url();
     s.docspace.api_key = "sk-bot";
     s.docspace.poll_interval_ms = 1;
@@ -90,16 +103,28 @@ int main(int argc, char** argv) {
     r.actions = {mv, n};
     s.rules.push_back(r);
 
-    service::app app(s);
-    ds.subscribe(fmt::format("http://127.0.0.1:{}/docspace/webhook", app.port()), "bench-Secret-1", 256);
+    std::vector<std::unique_ptr<service::app>> apps;
+    for (int i = 0; i < (pg_url.empty() ? 1 : instances); ++i) apps.push_back(std::make_unique<service::app>(s));
+    ds.subscribe(fmt::format("http://127.0.0.1:{}/docspace/webhook", apps.front()->port()), "bench-Secret-1", 256);
 
+    // Jobs by state, from whichever database the queue is in.
+    auto count = [&]() {
+        std::map<store::job_state, std::int64_t> c;
+        if (pg_url.empty()) {
+            store::database db(s.database.path, {.read_only = true});
+            return store::count_by_state(db);
+        }
+        store::pg::connection conn(pg_url);
+        auto r = conn.exec("SELECT state, count(*) FROM jobs GROUP BY state");
+        for (int i = 0; i < r.rows(); ++i) c[*store::parse_job_state(r.text(i, 0))] = r.int64(i, 1);
+        return c;
+    };
     const double sim_cpu0 = thread_cpu_seconds(sim_thread.native_handle());
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < events; ++i) ds.upload(user, 86193, fmt::format("invoice-{:06}.pdf", i), false);
-    store::database db(s.database.path, {.read_only = true});
     std::int64_t done = 0;
     while (true) {
-        auto c = store::count_by_state(db);
+        auto c = count();
         done = c[store::job_state::succeeded] + c[store::job_state::dead] + c[store::job_state::skipped];
         if (done >= events) break;
         if (std::chrono::steady_clock::now() - t0 > std::chrono::minutes(5)) break;
@@ -107,15 +132,16 @@ int main(int argc, char** argv) {
     }
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double sim_cpu = thread_cpu_seconds(sim_thread.native_handle()) - sim_cpu0;
-    auto c = store::count_by_state(db);
+    auto c = count();
+    std::printf("database: %s, %d instance(s)\n", pg_url.empty() ? "SQLite" : "PostgreSQL", static_cast<int>(apps.size()));
     std::printf("events: %d  workers: %u  wall: %.2f s  throughput: %.0f events/s\n", events, workers, secs, events / secs);
     std::printf("jobs: succeeded %lld, dead %lld, skipped %lld; moves seen by the simulator: %zu files in Incoming\n",
                 static_cast<long long>(c[store::job_state::succeeded]), static_cast<long long>(c[store::job_state::dead]), static_cast<long long>(c[store::job_state::skipped]),
                 ds.files_in(654321).size());
     std::printf("simulator thread CPU: %.2f s (%.0f%% of wall): %s\n", sim_cpu, 100 * sim_cpu / secs,
                 sim_cpu / secs > 0.9 ? "the simulator was the bottleneck" : "the simulator was not the bottleneck");
-    app.stop();
-    app.wait();
+    for (auto& a : apps) a->stop();
+    for (auto& a : apps) a->wait();
     asio::post(io, [&] { ds.stop(); });
     guard.reset();
     sim_thread.join();

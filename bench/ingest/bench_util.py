@@ -20,6 +20,7 @@ import json
 import os
 import socket
 import sqlite3
+import subprocess
 import statistics
 import sys
 import time
@@ -88,6 +89,19 @@ def proc(pid: int) -> None:
     print(json.dumps(info))
 
 
+def tree_cpu(pid: int) -> None:
+    """CPU seconds of a process and all its descendants (the PostgreSQL postmaster and its backends)."""
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            total += cpu_seconds(p)
+        except OSError:
+            continue
+        todo.extend(children(p))
+    print(f"{total:.2f}")
+
+
 def cpu(pid: int) -> None:
     total = cpu_seconds(pid)
     for c in children(pid):
@@ -99,6 +113,9 @@ def cpu(pid: int) -> None:
 
 
 def count_rows(db: str) -> int:
+    if db.startswith("postgresql://"):
+        out = subprocess.run(["psql", db, "-Atc", "SELECT count(*) FROM events"], check=True, capture_output=True, text=True)
+        return int(out.stdout.strip())
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
     try:
         return con.execute("SELECT count(*) FROM events").fetchone()[0]
@@ -248,13 +265,43 @@ def report(path: str) -> bool:
           f"plus {v['wrk_in_flight']} request(s) whose answer wrk never read")
     print(f"verification: the measured run added {v['rows_run']} rows for {sh['accepted']} accepted answers "
           f"(+ up to {sh['sent'] - sh['requests']} unread): {'OK' if ok else 'MISMATCH'}")
+    if r.get("spacehook_pg"):
+        ok = report_pg(r) and ok
     return ok
 
 
-def verify(r: dict) -> bool:
+def report_pg(r: dict) -> bool:
+    """The PostgreSQL run beside the SQLite one and nginx."""
+    ng, sh, pg = r["nginx"]["run"], r["spacehook"]["run"], r["spacehook_pg"]["run"]
+    dur_ng, dur_sh, dur_pg = ng["duration_us"] / 1e6, sh["duration_us"] / 1e6, pg["duration_us"] / 1e6
+    rps_ng = ng["requests"] / dur_ng
+    acks_sh, acks_pg = sh["accepted"] / dur_sh, pg["accepted"] / dur_pg
+    P = r["spacehook_pg"]
+    print()
+    print(f"spacehook on PostgreSQL (pool {P['pool']}, load average before {P['load_before']}):")
+    rows_fmt = "{:<34} {:>14} {:>14} {:>14}"
+    print(rows_fmt.format("", "nginx", "SQLite", "PostgreSQL"))
+    print(rows_fmt.format("durable acks/s (new, accepted)", f"{rps_ng:,.0f}", f"{acks_sh:,.0f}", f"{acks_pg:,.0f}"))
+    print(rows_fmt.format("  PostgreSQL as a share of", f"{acks_pg / rps_ng:.1%}", f"{acks_pg / acks_sh:.1%}", ""))
+    for q in ("p50", "p90", "p99", "max"):
+        print(rows_fmt.format(f"{q} latency", fmt_ms(ng[f"{q}_us"]), fmt_ms(sh[f"{q}_us"]), fmt_ms(pg[f"{q}_us"])))
+    print(rows_fmt.format("non-2xx answers", ng["non_2xx"], sh["non_2xx"], pg["non_2xx"]))
+    print(rows_fmt.format("spacehook CPU per request", "", f"{r['spacehook']['cpu_s'] / max(sh['requests'], 1) * 1e6:.1f} us",
+                          f"{P['cpu_s'] / max(pg['requests'], 1) * 1e6:.1f} us"))
+    print(rows_fmt.format("PostgreSQL server CPU per request", "", "", f"{P['postgres_cpu_s'] / max(pg['requests'], 1) * 1e6:.1f} us"))
+    print(rows_fmt.format("spacehook peak RSS (VmHWM)", "", f"{r['spacehook']['hwm_kb'] / 1024:.1f} MB", f"{P['hwm_kb'] / 1024:.1f} MB"))
+    ok = verify(r, "spacehook_pg")
+    v = P["verify"]
+    print(f"verification (PostgreSQL): events rows at exit {v['rows_final']}; counter {v['metric_accepted']}; "
+          f"the measured run added {v['rows_run']} rows for {pg['accepted']} accepted answers: {'OK' if ok else 'MISMATCH'}")
+    return ok
+
+
+def verify(r: dict, key: str = "spacehook") -> bool:
     """Every accepted answer has its row, and every row was answered accepted, except those whose answer wrk
     never read because it stopped with them in flight (at most one per connection per wrk run)."""
-    v, warm, sh = r["verify"], r["spacehook"]["warmup"], r["spacehook"]["run"]
+    v = r["verify"] if key == "spacehook" else r[key]["verify"]
+    warm, sh = r[key]["warmup"], r[key]["run"]
     v["wrk_accepted"] = warm["accepted"] + sh["accepted"]
     v["wrk_in_flight"] = (warm["sent"] - warm["requests"]) + (sh["sent"] - sh["requests"])
     v["rows_run"] = v["rows_after_run"] - v["rows_before_run"]
@@ -296,6 +343,8 @@ def main() -> int:
         free_port()
     elif cmd == "wait-http":
         return wait_http(args[0], float(args[1]))
+    elif cmd == "tree-cpu":
+        tree_cpu(int(args[0]))
     elif cmd == "cpu":
         cpu(int(args[0]))
     elif cmd == "proc":

@@ -18,10 +18,15 @@
 #   COUNT_FSYNC=1       count spacehook's fsync/fdatasync calls and their latency during the measured run
 #                       with `perf trace -s -e fsync,fdatasync` (traces only those two syscalls, a few
 #                       hundred a second); 0 to skip
+#   POSTGRESQL=auto     also run spacehook on PostgreSQL (a throwaway cluster of scripts/pg-test-cluster.sh,
+#                       fsync and synchronous_commit on, its data directory under /tmp like the SQLite file's):
+#                       1 = required, 0 = skip, auto = when Debian's postgresql server is installed
+#   PG_POOL=2           database.pool for that run
 #
 # Every delivery is distinct (event.id and payload.id), pre-signed by gen_deliveries.py and sent by
 # deliveries.lua, which counts accepted / duplicate / non-2xx answers. Afterwards the events table is counted
-# with python3's sqlite3 module and checked against the accepted answers and the server's own counter.
+# with python3's sqlite3 module (psql for PostgreSQL) and checked against the accepted answers and the server's
+# own counter.
 # Loopback only, bounded in time; the trap stops what it started and removes its temp dirs (on SIGTERM, once
 # the wrk call under way returns: at most DURATION seconds later).
 # Exit status: 0 ok, 1 setup failure, 3 verification mismatch.
@@ -39,6 +44,11 @@ RATE_CAP=${RATE_CAP:-60000}
 DB_DIR=${DB_DIR:-}
 RESULTS=${RESULTS:-}
 COUNT_FSYNC=${COUNT_FSYNC:-1}
+POSTGRESQL=${POSTGRESQL:-auto}
+PG_POOL=${PG_POOL:-2}
+if [[ "$POSTGRESQL" == auto ]]; then
+    if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then POSTGRESQL=1; else POSTGRESQL=0; fi
+fi
 SECRET='bench-S3cret-Key_01'
 WEBHOOK_PATH=/docspace/webhook
 util() { python3 "$here/bench_util.py" "$@"; }
@@ -57,6 +67,7 @@ if [[ -d /dev/shm && -w /dev/shm ]]; then data=$(mktemp -d /dev/shm/spacehook-be
 nginx_pid=
 spacehook_pid=
 perf_pid=
+pg_state=
 
 stop_pid() {  # stop_pid PID SIGNAL: signal it, wait up to 15 s, then SIGKILL
     local pid=$1 sig=$2
@@ -70,6 +81,7 @@ cleanup() {
     stop_pid "$perf_pid" INT
     stop_pid "$nginx_pid" QUIT
     stop_pid "$spacehook_pid" TERM
+    [[ -n "$pg_state" ]] && bash "$root/scripts/pg-test-cluster.sh" stop "$pg_state" || true
     if [[ -n "$RESULTS" ]]; then
         mkdir -p "$RESULTS"
         cp "$work"/*.json "$work"/*.txt "$work"/*.log "$work"/*.cpu "$RESULTS"/ 2>/dev/null || true
@@ -214,6 +226,51 @@ rm -f "$db" "$db-wal" "$db-shm" "$db.lock"
 probe_after=$(probe_disk)
 log "disk probe in $fsync_dir: $probe_after"
 
+# --- 3b. spacehook on PostgreSQL -------------------------------------------------------------------------
+# The same binary, deliveries and client; the queue in a PostgreSQL database on the same disk.
+pg_json=null
+if [[ "$POSTGRESQL" == 1 ]]; then
+    pg_state=$work/pg
+    pg_url=$(bash "$root/scripts/pg-test-cluster.sh" start "$pg_state")
+    pg_port=$(util free-port)
+    cat >"$work/spacehook-pg.json" <<EOF
+{"server": {"listen": "127.0.0.1:$pg_port", "threads": $SERVER_THREADS},
+ "database": {"url": "$pg_url", "pool": $PG_POOL},
+ "webhooks": [{"path": "$WEBHOOK_PATH", "secrets": ["$SECRET"]}]}
+EOF
+    "$SPACEHOOK" serve --config "$work/spacehook-pg.json" >"$work/spacehook-pg.log" 2>&1 &
+    spacehook_pid=$!
+    util wait-http "http://127.0.0.1:$pg_port/healthz" 15 || { echo "spacehook (PostgreSQL) did not start" >&2; cat "$work/spacehook-pg.log" >&2; exit 1; }
+    log "spacehook (pid $spacehook_pid) on PostgreSQL ($pg_url, pool $PG_POOL): warm-up ${WARMUP}s"
+    run_wrk spacehook-pg-warmup "http://127.0.0.1:$pg_port$WEBHOOK_PATH" "$WARMUP" warm
+    pg_rows_before=$(util rows "$pg_url")
+    pg_load=$(loadavg)
+    postmaster=$(head -n1 "$(cat "$pg_state/datadir")/postmaster.pid")
+    pg_cpu0=$(util cpu "$spacehook_pid")
+    pg_server_cpu0=$(util tree-cpu "$postmaster")
+    log "spacehook on PostgreSQL: measured run ${DURATION}s (load $pg_load)"
+    run_wrk spacehook-pg-run "http://127.0.0.1:$pg_port$WEBHOOK_PATH" "$DURATION" run
+    pg_cpu1=$(util cpu "$spacehook_pid")
+    pg_server_cpu1=$(util tree-cpu "$postmaster")
+    pg_rows_after=$(util rows "$pg_url")
+    pg_metric=$(util metric "http://127.0.0.1:$pg_port/metrics" spacehook_deliveries_total result=accepted)
+    pg_proc=$(util proc "$spacehook_pid")
+    stop_pid "$spacehook_pid" TERM
+    spacehook_pid=
+    pg_rows_final=$(util rows "$pg_url")
+    bash "$root/scripts/pg-test-cluster.sh" stop "$pg_state"
+    pg_state=
+    pg_json=$(cat <<EOF
+{"warmup": $(cat "$work/spacehook-pg-warmup.json"), "run": $(cat "$work/spacehook-pg-run.json"),
+ "load_before": "$pg_load", "cpu_s": $(python3 -c "print(round($pg_cpu1 - $pg_cpu0, 2))"),
+ "postgres_cpu_s": $(python3 -c "print(round($pg_server_cpu1 - $pg_server_cpu0, 2))"), "pool": $PG_POOL,
+ "hwm_kb": $(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["VmHWM"])' "$pg_proc"),
+ "verify": {"rows_before_run": $pg_rows_before, "rows_after_run": $pg_rows_after, "rows_final": $pg_rows_final,
+            "metric_accepted": $pg_metric}}
+EOF
+)
+fi
+
 # --- 4. report -----------------------------------------------------------------------------------------
 hwm_sum() { python3 -c 'import json,sys; p=json.loads(sys.argv[1]); print(p["VmHWM"]+sum(c["VmHWM"] for c in p["children"]))' "$1"; }
 cat >"$work/result.json" <<EOF
@@ -230,11 +287,12 @@ cat >"$work/result.json" <<EOF
                "proc": $sh_proc, "db_bytes": $db_bytes, "fsyncs_run": $syncs,
                "fsync_ms_run": $sync_ms, "fsync_max_ms_run": $sync_max},
  "verify": {"rows_before_run": $rows_before, "rows_after_run": $rows_after, "rows_final": $rows_final,
-            "metric_accepted": $metric_accepted}}
+            "metric_accepted": $metric_accepted},
+ "spacehook_pg": $pg_json}
 EOF
 status=0
 util report "$work/result.json" || status=$?
 echo
 echo "wrk's own summaries:"
-for f in nginx-run spacehook-run; do echo "--- $f"; grep -v '^{"duration_us"' "$work/$f.txt"; done
+for f in nginx-run spacehook-run spacehook-pg-run; do [[ -f "$work/$f.txt" ]] || continue; echo "--- $f"; grep -v '^{"duration_us"' "$work/$f.txt"; done
 exit "$status"

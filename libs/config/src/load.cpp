@@ -617,13 +617,14 @@ bool loopback(const std::string& host) {
 
 std::string database_settings::display() const {
     if (!postgresql()) return path;
-    // scheme://user:password@host... -> scheme://user:***@host...; a password=... query parameter likewise.
+    // scheme://user:password@host... -> scheme://user:***@host.... As libpq reads a URL, the userinfo ends at the
+    // last '@' before the first '/' (a password may hold '?', '#' or '@'; a '/' must be percent-encoded).
     std::string out = url;
     if (auto p = out.find("://"); p != std::string::npos) {
         const auto start = p + 3;
-        const auto end = out.find_first_of("/?#", start);
-        const auto at = out.rfind('@', end == std::string::npos ? out.size() : end);
-        if (at != std::string::npos && at > start)
+        const auto end = std::min(out.find('/', start), out.size());
+        const auto at = out.rfind('@', end == 0 ? 0 : end - 1);
+        if (at != std::string::npos && at >= start)
             if (auto colon = out.find(':', start); colon < at) out.replace(colon + 1, at - colon - 1, "***");
     }
     for (auto q = out.find("password="); q != std::string::npos; q = out.find("password=", q + 1)) {

@@ -21,7 +21,6 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <condition_variable>
-#include <atomic>
 #include <filesystem>
 #include <mutex>
 #include <stdexcept>
@@ -133,7 +132,14 @@ struct app::impl {
     bool gauges_stop = false;
     static constexpr std::chrono::seconds gauge_interval{5};
     std::unique_ptr<worker::pool> workers;
-    std::atomic<worker::pool*> wake_target{nullptr};  // for the PostgreSQL queue's listener thread
+    // The pool the PostgreSQL queue's listener thread wakes; the mutex is held while it calls wake(), so clearing
+    // the pointer under it means no call is under way.
+    std::mutex wake_mutex;
+    worker::pool* wake_target = nullptr;
+    void set_wake_target(worker::pool* p) {
+        std::lock_guard lock(wake_mutex);
+        wake_target = p;
+    }
 
     std::mutex stop_mutex;
     std::condition_variable stop_cv;
@@ -160,7 +166,8 @@ void app::impl::start() {
         // Any number of instances share the database (docs/contract.md §7): no instance lock. A delivery that
         // another instance's transaction turned into jobs wakes the workers through LISTEN/NOTIFY.
         queue = open_queue(s.database, [this] {
-            if (auto* w = wake_target.load()) w->wake();
+            std::lock_guard lock(wake_mutex);
+            if (wake_target) wake_target->wake();
         });
     } else {
         auto dir = std::filesystem::path(s.database.path).parent_path();
@@ -196,7 +203,7 @@ void app::impl::start() {
     if (options.run_workers) {
         workers = std::make_unique<worker::pool>(worker_ctx, *queue, registry, worker::build_runtime(shared_settings));
         door.on_jobs_created = [w = workers.get()] { w->wake(); };
-        wake_target.store(workers.get());
+        set_wake_target(workers.get());
         door.workers_ready = [w = workers.get()] { return w->running(); };
         worker_guard.emplace(asio::make_work_guard(worker_ctx));
         workers->start();
@@ -325,7 +332,7 @@ void app::impl::shutdown() {
         worker_guard.reset();
         worker_ctx.stop();
         worker_thread.join();
-        wake_target.store(nullptr);
+        set_wake_target(nullptr);
         workers.reset();
     }
     stop_gauges();
@@ -339,6 +346,7 @@ app::app(config::settings settings, app_options options) : impl_(std::make_uniqu
     try {
         impl_->start();
     } catch (...) {
+        impl_->set_wake_target(nullptr);
         impl_->guards.clear();
         for (auto& ctx : impl_->contexts) ctx->stop();
         for (auto& t : impl_->threads) t.join();
@@ -348,6 +356,7 @@ app::app(config::settings settings, app_options options) : impl_(std::make_uniqu
             impl_->worker_thread.join();
         }
         impl_->stop_gauges();
+        impl_->queue.reset();  // its threads post to the contexts and wake the pool: before those go
         throw;
     }
 }

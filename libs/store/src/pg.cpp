@@ -103,11 +103,25 @@ std::string one_line(const char* message) {
 }  // namespace
 
 connection::connection(const std::string& url, int connect_timeout_s) {
+    // libpq's own parse errors quote the text around the fault, which may be the password: checked first, and
+    // refused without libpq's words.
+    char* parse_error = nullptr;
+    if (PQconninfoOption* parsed = PQconninfoParse(url.c_str(), &parse_error)) {
+        PQconninfoFree(parsed);
+    } else {
+        if (parse_error) PQfreemem(parse_error);
+        throw error(errc::invalid, "",
+                    "the PostgreSQL URL is malformed (libpq cannot parse it; a '%', '@' or space in the password "
+                    "must be percent-encoded, e.g. %25, %40, %20)");
+    }
     const std::string timeout = std::to_string(connect_timeout_s);
     // expand_dbname = 1: `dbname` is read as a URL or a key=value string. Entries after it override what it
-    // sets, so the defaults come first and the URL's own connect_timeout or application_name wins.
-    const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
-    const char* values[] = {timeout.c_str(), "spacehook", url.c_str(), nullptr};
+    // sets, so the defaults come first and the URL's own values win. TCP keepalives and tcp_user_timeout make a
+    // connection to a server that vanished without a word (a partition, a failed host) fail within about 30 s
+    // instead of blocking its thread for as long as the kernel's own retransmission timeout.
+    const char* keys[] = {"connect_timeout", "application_name", "keepalives", "keepalives_idle",
+                          "keepalives_interval", "keepalives_count", "tcp_user_timeout", "dbname", nullptr};
+    const char* values[] = {timeout.c_str(), "spacehook", "1", "10", "5", "3", "30000", url.c_str(), nullptr};
     c_ = PQconnectdbParams(keys, values, 1);
     if (!c_) throw error(errc::unavailable, "", "PostgreSQL: out of memory while connecting");
     if (PQstatus(c_) != CONNECTION_OK) {
@@ -179,15 +193,27 @@ result connection::exec(std::string_view sql, std::span<const param> params) {
 }
 
 result connection::run(std::string_view sql, std::span<const param> params) {
+    if (!prepare_) return exec(sql, params);
     auto it = prepared_.find(sql);
-    if (it == prepared_.end()) {
-        auto name = fmt::format("s{}", prepared_.size());
-        const std::string text(sql);
-        checked(PQprepare(c_, name.c_str(), text.c_str(), static_cast<int>(params.size()), nullptr));
-        it = prepared_.emplace(text, std::move(name)).first;
+    try {
+        if (it == prepared_.end()) {
+            auto name = fmt::format("s{}", prepared_.size());
+            const std::string text(sql);
+            checked(PQprepare(c_, name.c_str(), text.c_str(), static_cast<int>(params.size()), nullptr));
+            it = prepared_.emplace(text, std::move(name)).first;
+        }
+        text_params p(params);
+        return checked(PQexecPrepared(c_, it->second.c_str(), p.count(), p.values.data(), nullptr, nullptr, 0));
+    } catch (const error& e) {
+        // 26000 (no such statement) or 42P05 (it exists already): the session is not the one the statement was
+        // prepared in, as behind a transaction-pooling proxy. From now on this connection does not prepare; the
+        // statement that failed is not run again here (its transaction is aborted), its caller retries it.
+        if (e.sqlstate() == "26000" || e.sqlstate() == "42P05") {
+            prepare_ = false;
+            prepared_.clear();
+        }
+        throw;
     }
-    text_params p(params);
-    return checked(PQexecPrepared(c_, it->second.c_str(), p.count(), p.values.data(), nullptr, nullptr, 0));
 }
 
 std::vector<std::string> connection::notifications() {

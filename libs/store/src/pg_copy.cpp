@@ -8,6 +8,8 @@
 #include <span>
 #include <unordered_map>
 
+#include <fmt/format.h>
+
 namespace spacehook::store {
 namespace {
 
@@ -47,9 +49,15 @@ pg::param opt(const std::optional<std::string>& s) {
 copy_counts copy_sqlite_to_pg(const std::string& sqlite_path, const std::string& pg_url, const copy_options& o) {
     database src(sqlite_path, {.create = false});
     migrate(src);  // a source of an older version reads as the current schema
+    // One read transaction on the source: events, jobs and steps as of one moment, even if a CLI command writes
+    // meanwhile (serve is kept out by its lock, checked by the caller).
+    src.exec("BEGIN");
     pg::connection c(pg_url);
     pg::migrate(c);
     pg::transaction tx(c);
+    // Nothing else writes the target until COMMIT: a serve started on it meanwhile waits instead of taking ids
+    // the copy is about to use.
+    c.exec("LOCK TABLE events, jobs, job_steps, store_state IN EXCLUSIVE MODE");
     const bool empty = c.exec("SELECT 1 FROM events LIMIT 1").rows() == 0;
     if (!empty && !o.allow_non_empty)
         throw pg::error(errc::invalid, "",
@@ -87,7 +95,10 @@ copy_counts copy_sqlite_to_pg(const std::string& sqlite_path, const std::string&
     std::unordered_map<std::int64_t, std::int64_t> job_ids;
     while (jobs.step()) {
         auto ev = event_ids.find(jobs.int64(1));
-        if (ev == event_ids.end()) continue;  // its event was in the target already, and so are its jobs
+        if (ev == event_ids.end()) {
+            if (keep_ids) throw error(1, "the SQLite database has a job whose event is missing: it is damaged");
+            continue;  // its event was in the target already, and so are its jobs
+        }
         const auto id = std::to_string(jobs.int64(0)), event_row = std::to_string(ev->second);
         const auto rule = jobs.text(2), state = jobs.text(3);
         const auto attempts = jobs.opt_text(4), max_attempts = jobs.opt_text(5), run_at = jobs.opt_text(6), lease_until = jobs.opt_text(7),
@@ -116,11 +127,16 @@ copy_counts copy_sqlite_to_pg(const std::string& sqlite_path, const std::string&
     auto forgotten = src.prepare("SELECT value FROM store_state WHERE key = 'identities_forgotten_before'");
     if (forgotten.step()) c.run(sql_note_forgotten, {std::to_string(forgotten.int64(0))});
 
-    // Rows inserted with their ids leave the identity sequences behind: the next insert would collide.
+    // Rows inserted with their ids leave the identity sequences behind: the next insert would collide. Never
+    // moved backwards (a target that had rows once and was emptied has used ids beyond them).
     if (keep_ids)
-        c.exec("SELECT setval(pg_get_serial_sequence('events', 'id'), coalesce((SELECT max(id) FROM events), 0) + 1, false); "
-               "SELECT setval(pg_get_serial_sequence('jobs', 'id'), coalesce((SELECT max(id) FROM jobs), 0) + 1, false)");
+        for (const char* table : {"events", "jobs"})
+            c.exec(fmt::format("SELECT setval(s, GREATEST(coalesce((SELECT max(id) FROM {0}), 0), "
+                               "coalesce(pg_sequence_last_value(s), 0)) + 1, false) "
+                               "FROM (SELECT pg_get_serial_sequence('{0}', 'id')::regclass AS s) AS q",
+                               table));
     tx.commit();
+    src.exec("COMMIT");
     if (o.progress) o.progress(n.events, total);
     return n;
 }

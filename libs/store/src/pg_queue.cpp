@@ -90,6 +90,7 @@ private:
 
     void loop(pg::connection& c) {
         std::vector<task> batch;
+        bool must_reset = false;
         for (;;) {
             {
                 std::unique_lock lock(mutex_);
@@ -99,7 +100,7 @@ private:
                 batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(n)));
                 queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
             }
-            run_batch(c, batch);
+            run_batch(c, must_reset, batch);
             for (auto& t : batch) {
                 auto ex = t.executor;
                 asio::post(ex, [h = std::move(t.handler), e = t.error]() mutable { std::move(h)(e); });
@@ -108,40 +109,62 @@ private:
         }
     }
 
-    void run_batch(pg::connection& c, std::vector<task>& batch) {
+    // All tasks in one transaction, without a savepoint each (SAVEPOINT and RELEASE would be two more round trips
+    // per task). When a task fails the transaction is lost, so then every task runs again, each in a transaction
+    // of its own: the failing one fails alone. Tasks only touch the database and their own answer, so running
+    // one again after a rollback is harmless.
+    //
+    // The connection is made again before the batch when it broke, or when the last batch failed as
+    // unavailable with the connection still up (a server that turned read-only in a failover: a new connection
+    // may reach the new primary).
+    void run_batch(pg::connection& c, bool& must_reset, std::vector<task>& batch) {
         try {
-            if (!c.healthy()) {
+            if (must_reset || !c.healthy()) {
+                must_reset = false;
                 c.reset();  // throws unavailable while the server cannot be reached
                 log::info("store.reconnected", {});
             }
-            pg::transaction tx(c, "BEGIN ISOLATION LEVEL READ COMMITTED");
+            try {
+                std::optional<pg::transaction> tx;
+                begin(c, tx);
+                for (auto& t : batch) t.fn(c);
+                tx->commit();
+                return;
+            } catch (const std::exception&) {
+                if (batch.size() == 1 || !c.healthy()) throw;  // alone already, or the connection broke
+            }
             for (auto& t : batch) {
-                if (batch.size() == 1) {  // no savepoint needed: the task's failure is the batch's
-                    t.fn(c);
-                    continue;
-                }
-                c.exec("SAVEPOINT task");
                 try {
+                    pg::transaction tx(c, read_committed);
                     t.fn(c);
-                    c.exec("RELEASE task");
-                } catch (const pg::error& e) {
-                    if (!c.healthy()) throw;  // the connection broke: the whole batch failed
+                    tx.commit();
+                } catch (const std::exception&) {
+                    if (!c.healthy()) throw;
                     t.error = std::current_exception();
-                    c.exec("ROLLBACK TO task");
-                    c.exec("RELEASE task");
-                } catch (...) {
-                    t.error = std::current_exception();
-                    c.exec("ROLLBACK TO task");
-                    c.exec("RELEASE task");
                 }
             }
-            tx.commit();
         } catch (const std::exception& e) {
             auto err = std::current_exception();
+            if (const auto* pe = dynamic_cast<const pg::error*>(&e); pe && pe->code() == errc::unavailable) must_reset = true;
             log::error("store.batch_failed", {{"error", e.what()}, {"tasks", batch.size()}});
             for (auto& t : batch) t.error = err;
         }
     }
+
+    // BEGIN; a connection that still looked up but turns out broken (the server restarted since the last batch)
+    // is made again once, before any task ran.
+    static void begin(pg::connection& c, std::optional<pg::transaction>& tx) {
+        try {
+            tx.emplace(c, read_committed);
+        } catch (const pg::error&) {
+            if (c.healthy()) throw;
+            c.reset();
+            log::info("store.reconnected", {});
+            tx.emplace(c, read_committed);
+        }
+    }
+
+    static constexpr std::string_view read_committed = "BEGIN ISOLATION LEVEL READ COMMITTED";
 
     pg_queue_options options_;
     std::mutex mutex_;
@@ -334,18 +357,22 @@ public:
         co_return r;
     }
 
-    // On a connection of its own, connected again after a failure.
+    // On a connection of its own, connected again after a failure; a read, so tried once more when the connection
+    // turns out to have broken since the last call.
     result<queue_gauges> read_gauges() override {
         std::lock_guard lock(gauges_mutex_);
-        try {
-            if (!gauges_conn_ || !gauges_conn_->healthy()) {
-                gauges_conn_.reset();
-                gauges_conn_.emplace(url_, timeout_);
+        for (int attempt = 0;; ++attempt) {
+            try {
+                if (!gauges_conn_ || !gauges_conn_->healthy()) {
+                    gauges_conn_.reset();
+                    gauges_conn_.emplace(url_, timeout_);
+                }
+                return queue_gauges{.jobs_by_state = pgstore::count_by_state(*gauges_conn_),
+                                    .next_due_ms = pgstore::next_due(*gauges_conn_)};
+            } catch (...) {
+                if (attempt == 0 && gauges_conn_ && !gauges_conn_->healthy()) continue;
+                return pg_failure_of(std::current_exception());
             }
-            return queue_gauges{.jobs_by_state = pgstore::count_by_state(*gauges_conn_),
-                                .next_due_ms = pgstore::next_due(*gauges_conn_)};
-        } catch (...) {
-            return pg_failure_of(std::current_exception());
         }
     }
 

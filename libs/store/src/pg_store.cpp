@@ -15,12 +15,14 @@ std::string num(std::int64_t v) { return std::to_string(v); }
 
 // ---- events ----------------------------------------------------------------------------------------------
 
-constexpr std::string_view sql_find_content = "SELECT id FROM events WHERE content_key = $1 ORDER BY id LIMIT 1";
+// One round trip per delivery: the event row, the earliest event with the same content (a re-send, looked up in
+// the snapshot before the insert, so never the new row itself) and the retention cutoff.
 constexpr std::string_view sql_insert_event =
-    "INSERT INTO events(webhook_id, event_id, trigger, received_at, body, path, content_key, source) "
-    "VALUES($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (webhook_id, event_id) DO NOTHING RETURNING id";
-constexpr std::string_view sql_forgotten_before =
-    "SELECT value FROM store_state WHERE key = 'identities_forgotten_before'";
+    "WITH prior AS (SELECT id FROM events WHERE content_key = $7 ORDER BY id LIMIT 1), "
+    "ins AS (INSERT INTO events(webhook_id, event_id, trigger, received_at, body, path, content_key, source) "
+    "  VALUES($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (webhook_id, event_id) DO NOTHING RETURNING id) "
+    "SELECT (SELECT id FROM ins), (SELECT id FROM prior), "
+    "(SELECT value FROM store_state WHERE key = 'identities_forgotten_before')";
 constexpr std::string_view sql_insert_job =
     "INSERT INTO jobs(event_row, rule, state, attempts, max_attempts, run_at, created_at, updated_at, file_key, "
     "last_error) VALUES($1, $2, $6, 0, $3, $4, $4, $4, $5, $7)";
@@ -76,17 +78,19 @@ constexpr std::string_view sql_insert_step =
     "ON CONFLICT DO NOTHING";
 constexpr std::string_view sql_get_steps =
     "SELECT idx, action, state, result, operation FROM job_steps WHERE job_id = $1 ORDER BY idx";
-// Step writes hold only while the lease (job id, attempts) does (jobs.cpp).
+// Step writes hold only while the lease (job id, attempts) does (jobs.cpp). FOR SHARE reads the job's latest row
+// version and holds it until COMMIT: a lease expiry and a new lease committed after this statement's snapshot
+// are seen (the write then matches nothing), and one not yet committed waits for this transaction.
 constexpr std::string_view sql_start_step =
     "UPDATE job_steps SET state = 'started', result = $4, operation = NULL, updated_at = $5 "
     "WHERE job_id = $1 AND idx = $3 AND state IN ('pending', 'started') "
-    "AND EXISTS (SELECT 1 FROM jobs WHERE id = $1 AND attempts = $2 AND state = 'running')";
+    "AND EXISTS (SELECT 1 FROM jobs WHERE id = $1 AND attempts = $2 AND state = 'running' FOR SHARE)";
 constexpr std::string_view sql_finish_step =
     "UPDATE job_steps SET state = $4, result = $5, updated_at = $6 WHERE job_id = $1 AND idx = $3 "
-    "AND EXISTS (SELECT 1 FROM jobs WHERE id = $1 AND attempts = $2 AND state = 'running')";
+    "AND EXISTS (SELECT 1 FROM jobs WHERE id = $1 AND attempts = $2 AND state = 'running' FOR SHARE)";
 constexpr std::string_view sql_step_operation =
     "UPDATE job_steps SET operation = $4, updated_at = $5 WHERE job_id = $1 AND idx = $3 "
-    "AND EXISTS (SELECT 1 FROM jobs WHERE id = $1 AND attempts = $2 AND state = 'running')";
+    "AND EXISTS (SELECT 1 FROM jobs WHERE id = $1 AND attempts = $2 AND state = 'running' FOR SHARE)";
 constexpr std::string_view sql_purge_jobs = "DELETE FROM jobs WHERE state = $1 AND updated_at < $2";
 constexpr std::string_view sql_drop_bodies =
     "UPDATE events SET body = ''::bytea WHERE octet_length(body) > 0 AND received_at < $1 "
@@ -119,6 +123,8 @@ constexpr std::string_view sql_replay_requeue =
     "updated_at = $2 WHERE id = $1";
 constexpr std::string_view sql_replay_source = "UPDATE events SET source = 'replay' WHERE id = $1";
 constexpr std::string_view sql_try_lock = "SELECT pg_try_advisory_xact_lock($1)";
+// The jobs of one file are numbered in the order they commit (see lock_files).
+constexpr std::string_view sql_lock_file = "SELECT pg_advisory_xact_lock(hashtextextended($1, 7310593858020254574))";
 
 #undef SPACEHOOK_JOB_COLUMNS
 
@@ -154,6 +160,18 @@ job read_job(const pg::result& r, int row) {
     return j;
 }
 
+// Takes, until COMMIT, the lock of each distinct file key among `keys`, in sorted order. A job's id comes from
+// the identity sequence when it is inserted but the row shows only at COMMIT; without the lock, two transactions
+// creating jobs for one file could commit in the other order, and a lease would take the younger job while the
+// older one was not yet visible (the per-file rule compares ids). With it, the second waits for the first to
+// commit before taking its id. (Two batches that take the locks of two files in opposite orders deadlock:
+// PostgreSQL aborts one after deadlock_timeout, 1 s by default, and its tasks run again one by one.)
+void lock_files(pg::connection& c, std::vector<std::string_view> keys) {
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    for (auto k : keys) c.run(sql_lock_file, {k});
+}
+
 param opt(const std::optional<std::string>& s) {
     if (!s) return std::nullopt;
     return std::string_view(*s);
@@ -164,26 +182,25 @@ param opt(const std::optional<std::string>& s) {
 // ---- events ----------------------------------------------------------------------------------------------
 
 insert_result insert_delivery(pg::connection& c, const delivery& d) {
-    std::int64_t resend_of = 0;
-    if (d.content_key)
-        if (auto r = c.run(sql_find_content, {*d.content_key}); r.rows() > 0) resend_of = r.int64(0, 0);
     const auto received = num(d.received_at);
     const auto body = pg::bytea_param(d.body);
     auto ins = c.run(sql_insert_event,
                      {d.webhook_id, d.event_id, d.trigger, received, body, d.path, opt(d.content_key), d.source});
-    if (ins.rows() == 0) return {insert_outcome::duplicate, 0, 0};
+    if (ins.is_null(0, 0)) return {insert_outcome::duplicate, 0, 0};
+    const std::int64_t resend_of = ins.is_null(0, 1) ? 0 : ins.int64(0, 1);
     insert_result out{insert_outcome::accepted, ins.int64(0, 0), 0, resend_of};
     std::optional<std::string> reason;
     if (resend_of)
         reason = fmt::format("a re-send of event row {} (same trigger, createOn, createBy and payload id)", resend_of);
-    if (!reason && !d.jobs.empty() && d.created_on) {
-        auto r = c.run(sql_forgotten_before, {});
-        if (r.rows() > 0 && *d.created_on < r.int64(0, 0))
-            reason = fmt::format(
-                "the event was created {}, before {}: identities of events received before then were forgotten "
-                "(retention.dedup_window), so an earlier delivery of it may have run",
-                clock::format_iso(*d.created_on), clock::format_iso(r.int64(0, 0)));
-    }
+    if (!reason && !d.jobs.empty() && d.created_on && !ins.is_null(0, 2) && *d.created_on < ins.int64(0, 2))
+        reason = fmt::format(
+            "the event was created {}, before {}: identities of events received before then were forgotten "
+            "(retention.dedup_window), so an earlier delivery of it may have run",
+            clock::format_iso(*d.created_on), clock::format_iso(ins.int64(0, 2)));
+    std::vector<std::string_view> files;
+    for (const auto& j : d.jobs)
+        if (j.file_key) files.push_back(*j.file_key);
+    lock_files(c, std::move(files));
     const auto row = num(out.event_row);
     const auto max_attempts = num(d.max_attempts);
     const std::string_view state = reason ? "skipped" : "queued";
@@ -344,6 +361,7 @@ replay_counts replay_event(pg::connection& c, std::int64_t event_row, const std:
                            const std::optional<std::string>& file_key, int max_attempts, std::int64_t now) {
     replay_counts out;
     const auto row = num(event_row), at = num(now);
+    if (file_key) lock_files(c, {*file_key});
     for (const auto& rule : rules) {
         auto found = c.run(sql_replay_find, {row, rule});
         if (found.rows() == 0) {

@@ -160,6 +160,17 @@ TEST_SUITE("store pg") {
         CHECK_FALSE(r.opt_text(0, 3).has_value());
     }
 
+    TEST_CASE("a malformed URL is refused without libpq's words, which could quote the password") {
+        try {
+            pg::connection("postgresql://spacehook:pa%zzword@127.0.0.1:1/x");
+            FAIL("connected");
+        } catch (const pg::error& e) {
+            CHECK(e.code() == errc::invalid);
+            CHECK(std::string(e.what()).find("pa%zz") == std::string::npos);
+            CHECK(std::string(e.what()).find("malformed") != std::string::npos);
+        }
+    }
+
     TEST_CASE("errors are classified: unreachable, read-only and a killed session are unavailable, a cancelled statement timed out") {
         // Nothing listens on port 1; the password in the URL must not reach the message.
         try {

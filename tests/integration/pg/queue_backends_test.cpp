@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
@@ -354,23 +355,78 @@ TEST_SUITE("store queue on PostgreSQL, several instances") {
         CHECK(wakes == 2);
     }
 
-    TEST_CASE("a killed session is unavailable for the calls in flight, and the next call reconnects") {
+    TEST_CASE("a killed session is replaced before the next call begins: the call succeeds on a new session") {
         test::scratch_database db;
         auto q = store::open_pg_queue({.url = db.url, .pool = 1});
         REQUIRE(insert(*q, on_file("1", "file:a")));
+        REQUIRE(q->read_gauges());
         pg::connection admin(db.url);
+        auto sessions = [&] {
+            return admin.exec("SELECT string_agg(pid::text, ',' ORDER BY pid) FROM pg_stat_activity WHERE "
+                              "datname = current_database() AND application_name = 'spacehook' AND pid <> pg_backend_pid()")
+                .opt_text(0, 0)
+                .value_or("");
+        };
+        const auto before = sessions();
         admin.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
                    "AND application_name = 'spacehook' AND pid <> pg_backend_pid()");
-        auto broken = insert(*q, on_file("2", "file:a"));
-        REQUIRE_FALSE(broken);
-        CHECK(broken.error().code == errc::unavailable);
+        REQUIRE(test::poll_until([&] { return sessions().empty(); }));
         auto again = insert(*q, on_file("2", "file:a"));
         REQUIRE(again);
         CHECK(again->outcome == store::insert_outcome::accepted);
-        auto g = q->read_gauges();  // its own connection was killed too: it reconnects (or says why not)
-        if (!g) g = q->read_gauges();
+        auto g = q->read_gauges();  // its own session was killed too
         REQUIRE(g);
         CHECK(g->jobs_by_state.at(store::job_state::queued) == 2);
+        const auto after = sessions();
+        CHECK_FALSE(after.empty());
+        CHECK(after != before);
+    }
+
+    TEST_CASE("a read-only server (a failover) fails writes as unavailable, and the next call connects again") {
+        test::scratch_database db;
+        auto q = store::open_pg_queue({.url = db.url, .pool = 1});
+        pg::connection admin(db.url);
+        // New sessions are read-only, as on a standby; the queue's session is replaced by one.
+        admin.exec("ALTER DATABASE " + db.name + " SET default_transaction_read_only = on");
+        admin.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                   "AND application_name = 'spacehook' AND pid <> pg_backend_pid()");
+        auto first = insert(*q, on_file("1", "file:a"));  // the dead session (reconnected for the next call)
+        REQUIRE_FALSE(first);
+        auto read_only = insert(*q, on_file("1", "file:a"));
+        REQUIRE_FALSE(read_only);
+        CHECK(read_only.error().code == errc::unavailable);
+        CHECK(read_only.error().message.find("read-only") != std::string::npos);
+        // The failover completes: new sessions can write. The queue's read-only session must not be kept.
+        admin.exec("ALTER DATABASE " + db.name + " RESET default_transaction_read_only");
+        auto written = insert(*q, on_file("1", "file:a"));
+        REQUIRE(written);
+        CHECK(written->outcome == store::insert_outcome::accepted);
+    }
+
+    TEST_CASE("jobs of one file take their ids in commit order: a second insert waits for the first's commit") {
+        test::scratch_database db;
+        auto q = store::open_pg_queue({.url = db.url, .pool = 1});
+        REQUIRE(insert(*q, on_file("0", "file:other")));  // the queue is connected and migrated
+        pg::connection holder(db.url);
+        holder.exec("BEGIN");
+        holder.exec("SELECT pg_advisory_xact_lock(hashtextextended('file:a', 7310593858020254574))");  // as an insert does
+        boost::asio::io_context ctx;
+        auto waiting = boost::asio::co_spawn(
+            ctx,
+            [&]() -> awaitable<store::result<store::insert_result>> {
+                auto d = on_file("1", "file:a");
+                auto r = co_await q->insert_delivery(std::move(d));
+                co_return r;
+            },
+            boost::asio::use_future);
+        ctx.run_for(300ms);
+        CHECK(waiting.wait_for(0s) != std::future_status::ready);
+        CHECK(pg_scalar(db.url, "SELECT count(*) FROM jobs WHERE file_key = 'file:a'") == 0);
+        holder.exec("COMMIT");
+        ctx.run();
+        auto r = waiting.get();
+        REQUIRE(r);
+        CHECK(r->jobs_created == 1);
     }
 
     TEST_CASE("while the server is down calls answer unavailable, and work goes on once it is back") {

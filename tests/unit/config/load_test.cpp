@@ -196,6 +196,10 @@ TEST_SUITE("config load") {
         CHECK(object.value.database.pool == 8);
         CHECK(object.value.database.display() == "postgresql://u:***@db/s?password=***&sslmode=verify-full");
         CHECK(with(R"("/var/lib/x.db")").value.database.display() == "/var/lib/x.db");
+        // libpq ends the userinfo at the last '@' before the first '/': a password may hold '#', '?' and '@'.
+        CHECK(with(R"("postgresql://u:s3cr#t@db/x")").value.database.display() == "postgresql://u:***@db/x");
+        CHECK(with(R"("postgresql://u:a?b@c@db:5432/x")").value.database.display() == "postgresql://u:***@db:5432/x");
+        CHECK(with(R"("postgresql://db:5432/x?sslmode=require")").value.database.display() == "postgresql://db:5432/x?sslmode=require");
 
         CHECK(has_problem(with(R"({"url": "postgresql://db/s", "path": "/x.db"})"), "$.database", "keep one"));
         CHECK(has_problem(with(R"({"url": "mysql://db/s"})"), "$.database.url", "postgresql://"));

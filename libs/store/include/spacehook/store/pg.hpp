@@ -83,9 +83,10 @@ class connection {
 public:
     // Connects to `url` (postgresql://user@host:port/db?sslmode=... or "host=... dbname=..."): the password may
     // come from the URL or PGPASSWORD and is never part of an error message. Throws error (unavailable) when
-    // the server cannot be reached within connect_timeout_s.
+    // the server cannot be reached within connect_timeout_s, error (invalid) when the URL is malformed.
     explicit connection(const std::string& url, int connect_timeout_s = 10);
-    connection(connection&& o) noexcept : c_(std::exchange(o.c_, nullptr)), prepared_(std::move(o.prepared_)) {}
+    connection(connection&& o) noexcept
+        : c_(std::exchange(o.c_, nullptr)), prepared_(std::move(o.prepared_)), prepare_(o.prepare_) {}
     connection& operator=(connection&&) = delete;
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;
@@ -98,7 +99,9 @@ public:
     result exec(std::string_view sql, std::initializer_list<param> params) {
         return exec(sql, std::span<const param>(params.begin(), params.size()));
     }
-    // The same, through a statement prepared on this connection at its first use (parsed and planned once).
+    // The same, through a statement prepared on this connection at its first use (parsed and planned once). A
+    // connection that finds its prepared statements gone or doubled (a transaction-pooling proxy between it and
+    // the server) stops preparing and runs every statement as exec() does.
     result run(std::string_view sql, std::span<const param> params);
     result run(std::string_view sql, std::initializer_list<param> params) {
         return run(sql, std::span<const param>(params.begin(), params.size()));
@@ -120,6 +123,7 @@ private:
     result checked(pg_result* r);
     pg_conn* c_;
     std::map<std::string, std::string, std::less<>> prepared_;  // statement text -> its name on the server
+    bool prepare_ = true;
 };
 
 // BEGIN on construction (or `begin`, e.g. "BEGIN ISOLATION LEVEL READ COMMITTED"); COMMIT by commit(), which

@@ -1,8 +1,8 @@
 // store::queue on PostgreSQL (docs/contract.md §7): several `serve` instances share one database.
 //
 // - Group commit, as on SQLite: each of `pool` connection threads takes the calls waiting when its last
-//   transaction ended and runs them in one READ COMMITTED transaction, each inside a SAVEPOINT of its own, and
-//   answers them after COMMIT (synchronous_commit as the server has it: on by default, on disk).
+//   transaction ended and runs them in one READ COMMITTED transaction (when one fails, each again in a
+//   transaction of its own, so it fails alone), and answers them after COMMIT (synchronous_commit as the server has it: on by default, on disk).
 // - Leasing: the oldest due job whose file has no older unfinished job, picked FOR UPDATE SKIP LOCKED, so two
 //   instances never lease the same job and the per-file order holds across instances (an older unfinished job
 //   of the file is visible to every instance, leased or not).
