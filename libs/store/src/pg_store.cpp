@@ -73,8 +73,10 @@ constexpr std::string_view sql_finish_job =
 constexpr std::string_view sql_release_job =
     "UPDATE jobs SET state = CASE WHEN attempts > 1 THEN 'retrying' ELSE 'queued' END, attempts = attempts - 1, "
     "run_at = $3, lease_until = NULL, updated_at = $3 WHERE id = $1 AND attempts = $2 AND state = 'running'";
-constexpr std::string_view sql_insert_step =
-    "INSERT INTO job_steps(job_id, idx, action, state, updated_at) VALUES($1, $2, $3, 'pending', $4) "
+// Every step row of a job in one statement: $2 is the action names as a text array, in order.
+constexpr std::string_view sql_insert_steps =
+    "INSERT INTO job_steps(job_id, idx, action, state, updated_at) "
+    "SELECT $1, t.n - 1, t.action, 'pending', $3 FROM unnest($2::text[]) WITH ORDINALITY AS t(action, n) "
     "ON CONFLICT DO NOTHING";
 constexpr std::string_view sql_get_steps =
     "SELECT idx, action, state, result, operation FROM job_steps WHERE job_id = $1 ORDER BY idx";
@@ -258,8 +260,19 @@ std::optional<std::int64_t> next_due(pg::connection& c) {
 
 std::vector<step> ensure_steps(pg::connection& c, std::int64_t job_id, const std::vector<std::string>& actions,
                                std::int64_t now) {
-    const auto id = num(job_id), at = num(now);
-    for (std::size_t i = 0; i < actions.size(); ++i) c.run(sql_insert_step, {id, num(static_cast<std::int64_t>(i)), actions[i], at});
+    // A text array literal: {"move","notify"}, each element quoted and its quotes and backslashes escaped.
+    std::string array = "{";
+    for (const auto& a : actions) {
+        if (array.size() > 1) array += ',';
+        array += '"';
+        for (char ch : a) {
+            if (ch == '"' || ch == '\\') array += '\\';
+            array += ch;
+        }
+        array += '"';
+    }
+    array += '}';
+    c.run(sql_insert_steps, {num(job_id), array, num(now)});
     return get_steps(c, job_id);
 }
 
