@@ -279,6 +279,7 @@ awaitable<void> app::impl::backfill_loop() {
     asio::steady_timer timer(worker_ctx);
     std::unique_ptr<backfiller> bf;
     docspace::client_settings made_with;
+    bool first_pass = true;
     for (;;) {
         auto r = door.routes.load();
         const auto& b = r->settings->docspace.backfill;
@@ -287,8 +288,20 @@ awaitable<void> app::impl::backfill_loop() {
             made_with = std::move(wanted);
         }
         if (b.enabled) {
-            auto rep = co_await bf->run(*r->settings, *r->matcher, {.since_ms = clock::now_ms() - b.horizon_ms});
-            if (rep.ingested > 0 && workers) workers->wake();
+            // Several instances on one PostgreSQL database take turns: one pass per interval between them. The pass
+            // at start-up runs whatever the others did (it is the one that recovers what this instance missed
+            // while it was down; its inserts are idempotent).
+            const std::string turn_name = "backfill_turn";  // named: no temporary in a co_await (GCC 12)
+            auto turn = co_await queue->claim_turn(turn_name, b.interval_ms * 9 / 10);
+            if (first_pass || (turn && *turn)) {
+                auto rep = co_await bf->run(*r->settings, *r->matcher, {.since_ms = clock::now_ms() - b.horizon_ms});
+                if (rep.ingested > 0 && workers) workers->wake();
+            } else if (turn) {
+                log::debug("backfill.turn_taken", {{"reason", "another instance ran a pass within the interval"}});
+            } else {
+                log::warn("backfill.turn_unknown", {{"error", turn.error().message}});
+            }
+            first_pass = false;
         }
         timer.expires_after(std::chrono::milliseconds(b.interval_ms));
         co_await timer.async_wait(asio::use_awaitable);

@@ -355,6 +355,12 @@ public:
         co_return r;
     }
 
+    awaitable<result<bool>> claim_turn(const std::string& name, std::int64_t period_ms) override {
+        auto task = [name, period_ms](pg::connection& c) { return pgstore::claim_turn(c, name, clock::now_ms(), period_ms); };
+        auto r = co_await run<bool>(std::move(task), options_.deadline);
+        co_return r;
+    }
+
     // Other instances may be running jobs right now: only leases that expired are released (a job of this
     // instance's previous run waits for its lease to expire, lease_ms at most).
     awaitable<result<int>> release_abandoned() override {

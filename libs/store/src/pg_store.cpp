@@ -125,6 +125,10 @@ constexpr std::string_view sql_replay_requeue =
     "updated_at = $2 WHERE id = $1";
 constexpr std::string_view sql_replay_source = "UPDATE events SET source = 'replay' WHERE id = $1";
 constexpr std::string_view sql_try_lock = "SELECT pg_try_advisory_xact_lock($1)";
+// The row is locked by the upsert: of two instances claiming at once, the second sees the first's claim.
+constexpr std::string_view sql_claim_turn =
+    "INSERT INTO store_state(key, value) VALUES($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value "
+    "WHERE store_state.value <= $2 - $3 RETURNING 1";
 // The jobs of one file are numbered in the order they commit (see lock_files).
 constexpr std::string_view sql_lock_file = "SELECT pg_advisory_xact_lock(hashtextextended($1, 7310593858020254574))";
 
@@ -396,6 +400,10 @@ replay_counts replay_event(pg::connection& c, std::int64_t event_row, const std:
         c.run(sql_notify_jobs, {});
     }
     return out;
+}
+
+bool claim_turn(pg::connection& c, const std::string& name, std::int64_t now, std::int64_t period_ms) {
+    return c.run(sql_claim_turn, {name, num(now), num(period_ms)}).rows() > 0;
 }
 
 bool try_xact_lock(pg::connection& c, std::int64_t key) { return c.run(sql_try_lock, {num(key)}).text(0, 0) == "t"; }

@@ -50,6 +50,9 @@ bool cancel_job(pg::connection& c, std::int64_t id, std::int64_t now);
 replay_counts replay_event(pg::connection& c, std::int64_t event_row, const std::vector<std::string>& rules,
                            const std::optional<std::string>& file_key, int max_attempts, std::int64_t now);
 
+// store_state[`name`] := now, when it is older than now - period_ms (or absent); true when it was.
+bool claim_turn(pg::connection& c, const std::string& name, std::int64_t now, std::int64_t period_ms);
+
 // Takes the transaction-level advisory lock `key` if no other session holds it (released at COMMIT or ROLLBACK).
 bool try_xact_lock(pg::connection& c, std::int64_t key);
 

@@ -162,6 +162,8 @@ public:
         co_return r;
     }
 
+    awaitable<result<bool>> claim_turn(const std::string&, std::int64_t) override { co_return true; }
+
     awaitable<result<int>> release_abandoned() override {
         // No deadline of the queue's: start-up has nothing better to do than wait for it.
         auto task = [](database& db) { return store::release_expired(db, clock::now_ms(), true); };

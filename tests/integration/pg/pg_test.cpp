@@ -160,6 +160,19 @@ TEST_SUITE("store pg") {
         CHECK_FALSE(r.opt_text(0, 3).has_value());
     }
 
+    TEST_CASE("a connection whose prepared statements vanish (a pooling proxy) stops preparing and goes on") {
+        scratch_database db;
+        pg::connection c(db.url);
+        CHECK(c.run("SELECT $1::int + 1", {"1"}).int64(0, 0) == 2);
+        CHECK(c.exec("SELECT count(*) FROM pg_prepared_statements").int64(0, 0) == 1);
+        c.exec("DEALLOCATE ALL");  // as when a transaction-pooling proxy hands this client another session
+        auto e = failure_of([&] { c.run("SELECT $1::int + 1", {"2"}); });
+        REQUIRE(e);
+        CHECK(e->second == "26000");
+        CHECK(c.run("SELECT $1::int + 1", {"3"}).int64(0, 0) == 4);
+        CHECK(c.exec("SELECT count(*) FROM pg_prepared_statements").int64(0, 0) == 0);  // no longer prepares
+    }
+
     TEST_CASE("a malformed URL is refused without libpq's words, which could quote the password") {
         try {
             pg::connection("postgresql://spacehook:pa%zzword@127.0.0.1:1/x");

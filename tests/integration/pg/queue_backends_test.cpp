@@ -329,6 +329,38 @@ TEST_SUITE("store queue on PostgreSQL, several instances") {
         }
     }
 
+    TEST_CASE("instances take turns at periodic work: one claim per period, taken over once the period passed") {
+        test::scratch_database db;
+        auto a = store::open_pg_queue({.url = db.url, .pool = 1});
+        auto b = store::open_pg_queue({.url = db.url, .pool = 1});
+        auto claim = [](store::queue& q, std::int64_t period) {
+            return run([&]() -> awaitable<store::result<bool>> {
+                const std::string name = "backfill_turn";
+                auto r = co_await q.claim_turn(name, period);
+                co_return r;
+            });
+        };
+        auto first = claim(*a, 60'000);
+        REQUIRE(first);
+        CHECK(*first);
+        auto second = claim(*b, 60'000);  // within a's period
+        REQUIRE(second);
+        CHECK_FALSE(*second);
+        auto again = claim(*a, 60'000);  // a's own claim counts too
+        REQUIRE(again);
+        CHECK_FALSE(*again);
+        auto later = claim(*b, 0);  // as if the period had passed (a died mid-turn): b takes it
+        REQUIRE(later);
+        CHECK(*later);
+        auto sqlite = sqlite_backend();
+        auto always = claim(*sqlite.q, 60'000);
+        REQUIRE(always);
+        CHECK(*always);
+        auto still = claim(*sqlite.q, 60'000);
+        REQUIRE(still);
+        CHECK(*still);
+    }
+
     TEST_CASE("an insert on one instance wakes the other through LISTEN/NOTIFY") {
         test::scratch_database db;
         std::mutex m;

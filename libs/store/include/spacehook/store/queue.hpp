@@ -98,6 +98,12 @@ public:
     virtual awaitable<result<purge_counts>> purge(const std::vector<job_state>& states, std::int64_t older_than,
                                                  std::int64_t forget_before) = 0;
 
+    // ---- periodic work shared by several instances ----
+    // Claims this instance's turn at the periodic work `name` (e.g. a backfill pass): true when no instance claimed
+    // it within the last `period_ms`, and then the claim is this one's. An instance that dies mid-turn loses it
+    // once `period_ms` has passed. (SQLite: one instance per database, always its turn.)
+    virtual awaitable<result<bool>> claim_turn(const std::string& name, std::int64_t period_ms) = 0;
+
     // ---- the service's start and its gauges ----
     // At start-up, before any worker leases: jobs a previous run left running become due again at once,
     // without waiting for their leases to expire; returns how many. (SQLite: serve's instance lock makes this
