@@ -38,7 +38,7 @@ CREATE TABLE jobs (
     UNIQUE (event_row, rule)
 );
 -- Leasing walks this index in (run_at, id) order and stops at the first leasable job: O(log n) whatever the backlog.
--- (The queue's sessions run with enable_bitmapscan off: with statistics that call queued jobs rare, or none yet, the
+-- (The queue's transactions run with enable_bitmapscan off: with statistics that call queued jobs rare, or none yet, the
 -- planner would otherwise read every queued job through a bitmap scan and sort them, at each lease.)
 CREATE INDEX jobs_due ON jobs(run_at, id) WHERE state IN ('queued', 'retrying');
 CREATE INDEX jobs_running ON jobs(lease_until) WHERE state = 'running';

@@ -102,7 +102,7 @@ std::string one_line(const char* message) {
 
 }  // namespace
 
-connection::connection(const std::string& url, int connect_timeout_s, const std::string& server_options) {
+connection::connection(const std::string& url, int connect_timeout_s) {
     // libpq's own parse errors quote the text around the fault, which may be the password: checked first, and
     // refused without libpq's words.
     char* parse_error = nullptr;
@@ -120,9 +120,8 @@ connection::connection(const std::string& url, int connect_timeout_s, const std:
     // connection to a server that vanished without a word (a partition, a failed host) fail within about 30 s
     // instead of blocking its thread for as long as the kernel's own retransmission timeout.
     const char* keys[] = {"connect_timeout", "application_name", "keepalives", "keepalives_idle",
-                          "keepalives_interval", "keepalives_count", "tcp_user_timeout", "options", "dbname", nullptr};
-    const char* values[] = {timeout.c_str(), "spacehook", "1", "10", "5", "3", "30000", server_options.c_str(),
-                            url.c_str(), nullptr};
+                          "keepalives_interval", "keepalives_count", "tcp_user_timeout", "dbname", nullptr};
+    const char* values[] = {timeout.c_str(), "spacehook", "1", "10", "5", "3", "30000", url.c_str(), nullptr};
     c_ = PQconnectdbParams(keys, values, 1);
     if (!c_) throw error(errc::unavailable, "", "PostgreSQL: out of memory while connecting");
     if (PQstatus(c_) != CONNECTION_OK) {

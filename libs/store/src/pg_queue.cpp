@@ -24,12 +24,6 @@ namespace spacehook::store {
 namespace {
 namespace asio = boost::asio;
 
-// The queue's sessions plan without bitmap scans: every statement they run is an index lookup or an index walk,
-// and a bitmap scan over jobs_due's queued jobs followed by a sort is what the planner picks for the lease when its
-// statistics are missing or old (a fresh table, a backlog that grew since the last ANALYZE): O(queued) per lease
-// instead of O(log n) (migrations/postgresql/0001_init.sql).
-const std::string session_options = "-c enable_bitmapscan=off";
-
 // Advisory lock keys of the periodic work (one instance at a time; any fixed values, the same in every instance).
 constexpr std::int64_t lock_release_expired = 7310593858020254572;
 constexpr std::int64_t lock_purge = 7310593858020254573;
@@ -53,9 +47,9 @@ public:
     runner(const pg_queue_options& o) : options_(o) {
         // The first connection applies the migrations (once across instances starting together).
         std::vector<pg::connection> conns;
-        conns.emplace_back(o.url, o.connect_timeout_s, session_options);
+        conns.emplace_back(o.url, o.connect_timeout_s);
         for (const auto& name : pg::migrate(conns.front())) log::info("store.migrated", {{"migration", name}});
-        for (int i = 1; i < std::max(1, o.pool); ++i) conns.emplace_back(o.url, o.connect_timeout_s, session_options);
+        for (int i = 1; i < std::max(1, o.pool); ++i) conns.emplace_back(o.url, o.connect_timeout_s);
         for (auto& c : conns) threads_.emplace_back([this, c = std::move(c)]() mutable { loop(c); });
     }
     ~runner() {
@@ -170,7 +164,14 @@ private:
         }
     }
 
-    static constexpr std::string_view read_committed = "BEGIN ISOLATION LEVEL READ COMMITTED";
+    // Every batch: READ COMMITTED, and planned without bitmap scans. Every statement of the queue is an index lookup
+    // or an index walk, and a bitmap scan over jobs_due's queued jobs followed by a sort is what the planner picks
+    // for the lease when its statistics are missing or old (a fresh table, a backlog that grew since the last
+    // ANALYZE): O(queued) per lease instead of O(log n) (migrations/postgresql/0001_init.sql). SET LOCAL, in the
+    // same round trip as BEGIN: it holds for the transaction only, so it needs no session state and works
+    // through a transaction-pooling proxy.
+    static constexpr std::string_view read_committed =
+        "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL enable_bitmapscan = off";
 
     pg_queue_options options_;
     std::mutex mutex_;

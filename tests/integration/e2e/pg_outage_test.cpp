@@ -1,7 +1,10 @@
 // PostgreSQL stopped under a running `serve` (docs/contract.md §7): deliveries are answered 503 with
 // Retry-After and /readyz says why not, nothing acknowledged is lost; once the server is back, DocSpace's own
-// retries get through and the job runs, without a restart of spacehook.
+// retries get through and the job runs, without a restart of spacehook. And `serve` through a transaction-pooling
+// proxy (pgbouncer), which keeps no session state between transactions: no prepared statements, no LISTEN.
 #include "deliveries.hpp"
+#include "pg_cluster.hpp"
+#include "pgbouncer.hpp"
 #include "process.hpp"
 #include "raw_http.hpp"
 #include "spacehook/webhook/signature.hpp"
@@ -121,6 +124,58 @@ TEST_SUITE("postgresql outage") {
         CHECK(c.exec("SELECT count(*) FROM jobs WHERE state = 'succeeded'").int64(0, 0) == 2);
         CHECK(c.exec("SELECT count(*) FROM jobs").int64(0, 0) == 2);
         CHECK(c.exec("SELECT count(*) FROM events WHERE event_id = '77'").int64(0, 0) == 0);  // refused, not stored
+
+        CHECK(serve.stop(SIGTERM) == 0);
+        asio::post(io, [&] { ds.stop(); });
+        guard.reset();
+        io_thread.join();
+    }
+
+    TEST_CASE("through a transaction-pooling proxy (pgbouncer): every delivery stored once and every job run") {
+        test::scratch_database db;
+        std::string port_text;
+        std::getline(std::ifstream(fmt::format("{}/pg-test/port", SPACEHOOK_BINARY_DIR)), port_text);
+        test::temp_dir dir;
+        const auto bouncer_port = test::free_tcp_port();
+        test::pgbouncer_proxy bouncer(bouncer_port, static_cast<std::uint16_t>(std::stoi(port_text)));
+
+        asio::io_context io{1};
+        auto guard = asio::make_work_guard(io);
+        sim::sim_options so;
+        so.probe_webhook_uri = false;
+        so.retry_scale = 0.05;
+        sim::docspace_sim ds(io, so);
+        std::thread io_thread([&] { io.run(); });
+        auto clara = ds.add_user({.first_name = "Clara", .last_name = "Client", .email = "clara@client.example"});
+        auto bot = ds.add_user({.first_name = "Space", .last_name = "Hook", .email = "bot@example.com"});
+        ds.add_api_key(api_key, bot);
+        ds.add_room("Compliance", compliance);
+
+        const auto cfg = dir.file("config.json");
+        std::ofstream(cfg) << fmt::format(R"({{
+          "server": {{"listen": "127.0.0.1:0", "threads": 1}},
+          "database": "postgresql://spacehook@127.0.0.1:{0}/{1}",
+          "docspace": {{"base_url": "{2}", "api_key": "{3}", "poll_interval_ms": 10}},
+          "webhooks": [{{"path": "/docspace/webhook", "secrets": ["{4}"]}}],
+          "workers": {{"backoff_initial_ms": 50, "backoff_max_ms": 500}},
+          "rules": [{{"name": "review", "on": ["file.uploaded"], "if": {{"in_room": {5}}},
+                      "do": [{{"comment": {{"text": "Need Review"}}}}]}}]
+        }})",
+                                          bouncer_port, db.name, ds.base_url(), api_key, secret, compliance);
+        test::serve_process serve(dir, cfg);
+        REQUIRE(serve.port() != 0);
+        ds.subscribe(fmt::format("http://127.0.0.1:{}/docspace/webhook", serve.port()), secret, 0);
+        std::vector<sim::entry_id> files;
+        for (int i = 0; i < 12; ++i) files.push_back(ds.upload(clara, compliance, fmt::format("Policy-{}.docx", i), false));
+        CHECK(test::poll_until([&] {
+            return std::all_of(files.begin(), files.end(), [&](auto id) { return ds.file(id)->comment == "Need Review"; });
+        }, std::chrono::seconds(30)));
+        store::pg::connection c(db.url);
+        // The comment is the job's last step; its outcome commits just after.
+        CHECK(test::poll_until([&] { return c.exec("SELECT count(*) FROM jobs WHERE state = 'succeeded'").int64(0, 0) == 12; }));
+        CHECK(c.exec("SELECT count(*) FROM jobs").int64(0, 0) == 12);
+        CHECK(c.exec("SELECT count(*) FROM events WHERE trigger = 'file.uploaded'").int64(0, 0) == 12);
+        for (const auto& d : ds.deliveries()) CHECK(d.delivered);
 
         CHECK(serve.stop(SIGTERM) == 0);
         asio::post(io, [&] { ds.stop(); });

@@ -84,9 +84,7 @@ public:
     // Connects to `url` (postgresql://user@host:port/db?sslmode=... or "host=... dbname=..."): the password may
     // come from the URL or PGPASSWORD and is never part of an error message. Throws error (unavailable) when
     // the server cannot be reached within connect_timeout_s, error (invalid) when the URL is malformed.
-    // `server_options` are libpq's `options` (e.g. "-c enable_bitmapscan=off"): settings of the session, kept when
-    // it is made again by reset(); the URL's own `options` replace them.
-    explicit connection(const std::string& url, int connect_timeout_s = 10, const std::string& server_options = "");
+    explicit connection(const std::string& url, int connect_timeout_s = 10);
     connection(connection&& o) noexcept
         : c_(std::exchange(o.c_, nullptr)), prepared_(std::move(o.prepared_)), prepare_(o.prepare_) {}
     connection& operator=(connection&&) = delete;
