@@ -12,9 +12,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-
 #include <fstream>
 #include <stdexcept>
 #include <string>
@@ -73,14 +70,7 @@ http {{
         argv.push_back(nullptr);
         if (posix_spawn(&pid_, argv[0], nullptr, nullptr, argv.data(), environ) != 0)
             throw std::runtime_error("cannot start " + nginx_binary() + " (apt-get install nginx-light)");
-        // Ready once it accepts connections.
-        const bool up = poll_until([&] {
-            boost::asio::io_context io;
-            boost::asio::ip::tcp::socket s(io);
-            boost::system::error_code ec;
-            s.connect({boost::asio::ip::make_address("127.0.0.1"), port}, ec);
-            return !ec;
-        });
+        const bool up = wait_for_listener(port);
         if (!up) throw std::runtime_error("nginx did not start: " + slurp_file(prefix + "/logs/error.log"));
     }
     ~nginx_balancer() {

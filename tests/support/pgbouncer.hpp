@@ -13,9 +13,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -27,13 +24,6 @@
 extern char** environ;
 
 namespace spacehook::test {
-
-// A loopback port that is free now.
-inline std::uint16_t free_tcp_port() {
-    boost::asio::io_context io;
-    boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-    return a.local_endpoint().port();
-}
 
 class pgbouncer_proxy {
 public:
@@ -91,13 +81,7 @@ pidfile = {0}/pgbouncer.pid
         posix_spawn_file_actions_destroy(&fa);
         posix_spawnattr_destroy(&attr);
         if (rc != 0) throw std::runtime_error("cannot start pgbouncer (apt-get install pgbouncer)");
-        const bool up = poll_until([&] {
-            boost::asio::io_context io;
-            boost::asio::ip::tcp::socket s(io);
-            boost::system::error_code ec;
-            s.connect({boost::asio::ip::make_address("127.0.0.1"), port}, ec);
-            return !ec;
-        });
+        const bool up = wait_for_listener(port);
         if (!up) throw std::runtime_error("pgbouncer did not start; see " + base + "/pgbouncer.log");
     }
     ~pgbouncer_proxy() {

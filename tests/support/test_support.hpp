@@ -5,6 +5,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -71,6 +72,24 @@ inline bool poll_until(const std::function<bool()>& pred, std::chrono::milliseco
 }
 
 // A fresh directory under $TMPDIR, removed when the object dies.
+// A loopback port that is free now.
+inline std::uint16_t free_tcp_port() {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    return a.local_endpoint().port();
+}
+
+// Whether something accepts connections on 127.0.0.1:`port`, within poll_until's default time.
+inline bool wait_for_listener(std::uint16_t port) {
+    return poll_until([&] {
+        boost::asio::io_context io;
+        boost::asio::ip::tcp::socket s(io);
+        boost::system::error_code ec;
+        s.connect({boost::asio::ip::make_address("127.0.0.1"), port}, ec);
+        return !ec;
+    });
+}
+
 class temp_dir {
 public:
     temp_dir() {

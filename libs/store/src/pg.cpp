@@ -5,6 +5,7 @@
 #include <libpq-fe.h>
 
 #include <charconv>
+#include <random>
 #include <set>
 
 #include <fmt/format.h>
@@ -122,6 +123,7 @@ connection::connection(const std::string& url, int connect_timeout_s) {
     const char* keys[] = {"connect_timeout", "application_name", "keepalives", "keepalives_idle",
                           "keepalives_interval", "keepalives_count", "tcp_user_timeout", "dbname", nullptr};
     const char* values[] = {timeout.c_str(), "spacehook", "1", "10", "5", "3", "30000", url.c_str(), nullptr};
+    tag_ = std::random_device{}() | (static_cast<std::uint64_t>(std::random_device{}()) << 32);
     c_ = PQconnectdbParams(keys, values, 1);
     if (!c_) throw error(errc::unavailable, "", "PostgreSQL: out of memory while connecting");
     if (PQstatus(c_) != CONNECTION_OK) {
@@ -197,7 +199,11 @@ result connection::run(std::string_view sql, std::span<const param> params) {
     auto it = prepared_.find(sql);
     try {
         if (it == prepared_.end()) {
-            auto name = fmt::format("s{}", prepared_.size());
+            // Named after this connection object (a random tag) and the statement's number: behind a transaction-
+            // pooling proxy this client's transaction may run on a session where another client prepared its
+            // own statements. A name of ours can only be missing there (26000), never name another client's
+            // statement, which would run that statement with our parameters.
+            auto name = fmt::format("sh{:016x}_{}", tag_, prepared_.size());
             const std::string text(sql);
             checked(PQprepare(c_, name.c_str(), text.c_str(), static_cast<int>(params.size()), nullptr));
             it = prepared_.emplace(text, std::move(name)).first;

@@ -38,12 +38,6 @@ constexpr sim::entry_id client_room = 86193, accounting = 86200, incoming = 6543
 const std::string secret = "backfill-Secret-9c1";
 const std::string api_key = "sk-backfill-key-77a0";
 
-std::uint16_t free_port() {
-    asio::io_context io;
-    asio::ip::tcp::acceptor a(io, {asio::ip::make_address("127.0.0.1"), 0});
-    return a.local_endpoint().port();
-}
-
 // A DocSpace simulator, an SMTP sink and a config for `serve` on a fixed port (the webhook URL DocSpace keeps
 // delivering to). The invoice rule moves an invoice out of the client room into Accounting/Incoming and mails
 // the manager.
@@ -55,7 +49,7 @@ struct world {
     std::unique_ptr<mailsink::smtp_sink> sink;
     std::thread io_thread;
     std::string clara, bot;
-    std::uint16_t port = free_port();
+    std::uint16_t port = test::free_tcp_port();
     std::string db_path = dir.file("spacehook.db");
     std::string cfg = dir.file("config.json");
     int webhook_id = 0;

@@ -57,13 +57,8 @@ long env_or(const char* name, long fallback) {
     return v && *v ? std::strtol(v, nullptr, 10) : fallback;
 }
 
-// A port that is free now; serve binds it with SO_REUSEADDR on every restart, so the webhook URL stays valid.
-std::uint16_t free_port() {
-    asio::io_context io;
-    asio::ip::tcp::acceptor a(io, {asio::ip::make_address("127.0.0.1"), 0});
-    return a.local_endpoint().port();
-}
-
+// Ports are test::free_tcp_port(): serve binds its port with SO_REUSEADDR on every restart, so the webhook URL
+// stays valid.
 struct db_counts {
     std::int64_t events = 0;
     std::map<std::string, std::int64_t> jobs;  // by state
@@ -163,7 +158,7 @@ void crash_loop(const loop_setup& setup) {
         std::vector<std::unique_ptr<test::serve_process>> serves;
         for (int i = 0; i < setup.instances; ++i) {
         dirs.push_back(std::make_unique<test::temp_dir>());
-        ports.push_back(free_port());
+        ports.push_back(test::free_tcp_port());
         const auto port = ports.back();
         auto cfg = dirs.back()->file("config.json");
         std::ofstream(cfg) << fmt::format(R"({{
@@ -190,7 +185,7 @@ void crash_loop(const loop_setup& setup) {
         std::optional<test::nginx_balancer> balancer;
         auto webhook_port = ports.front();
         if (setup.instances > 1) {
-            webhook_port = free_port();
+            webhook_port = test::free_tcp_port();
             balancer.emplace(dir, webhook_port, ports);
         }
         ds.subscribe(fmt::format("http://127.0.0.1:{}/docspace/webhook", webhook_port), webhook_secret, 0);

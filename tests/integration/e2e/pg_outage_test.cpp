@@ -33,6 +33,31 @@ const std::string secret = "outage-Secret-4b1d";
 const std::string api_key = "sk-outage-key-9e20";
 
 // A cluster of the test's own (scripts/pg-test-cluster.sh): stopping the shared one would fail other tests.
+// The DocSpace simulator with the test's users, API key and room, on a thread of its own.
+struct sim_world {
+    asio::io_context io{1};
+    asio::executor_work_guard<asio::io_context::executor_type> guard = asio::make_work_guard(io);
+    sim::docspace_sim ds;
+    std::thread io_thread;
+    std::string clara;
+    explicit sim_world(sim::sim_options so) : ds(io, without_probe(so)) {
+        io_thread = std::thread([this] { io.run(); });
+        clara = ds.add_user({.first_name = "Clara", .last_name = "Client", .email = "clara@client.example"});
+        auto bot = ds.add_user({.first_name = "Space", .last_name = "Hook", .email = "bot@example.com"});
+        ds.add_api_key(api_key, bot);
+        ds.add_room("Compliance", compliance);
+    }
+    static sim::sim_options without_probe(sim::sim_options so) {
+        so.probe_webhook_uri = false;
+        return so;
+    }
+    ~sim_world() {
+        asio::post(io, [this] { ds.stop(); });
+        guard.reset();
+        io_thread.join();
+    }
+};
+
 struct own_cluster {
     test::temp_dir dir;
     std::string state = dir.file("cluster");
@@ -50,18 +75,10 @@ struct own_cluster {
 TEST_SUITE("postgresql outage") {
     TEST_CASE("PostgreSQL stopped under serve: 503 with Retry-After, not ready, then DocSpace's retry lands and the job runs") {
         own_cluster cluster;
-        asio::io_context io{1};
-        auto guard = asio::make_work_guard(io);
-        sim::sim_options so;
-        so.probe_webhook_uri = false;
-        so.retry_scale = 0.25;  // 0.25, 0.5, 1 ... 32 s: the outage fits in the schedule even on a loaded machine
-        so.max_retries = 8;
-        sim::docspace_sim ds(io, so);
-        std::thread io_thread([&] { io.run(); });
-        auto clara = ds.add_user({.first_name = "Clara", .last_name = "Client", .email = "clara@client.example"});
-        auto bot = ds.add_user({.first_name = "Space", .last_name = "Hook", .email = "bot@example.com"});
-        ds.add_api_key(api_key, bot);
-        ds.add_room("Compliance", compliance);
+        // 0.25, 0.5, 1 ... 32 s: the outage fits in DocSpace's schedule even on a loaded machine.
+        sim_world world({.max_retries = 8, .retry_scale = 0.25});
+        auto& ds = world.ds;
+        const auto clara = world.clara;
 
         test::temp_dir dir;
         const auto cfg = dir.file("config.json");
@@ -126,9 +143,6 @@ TEST_SUITE("postgresql outage") {
         CHECK(c.exec("SELECT count(*) FROM events WHERE event_id = '77'").int64(0, 0) == 0);  // refused, not stored
 
         CHECK(serve.stop(SIGTERM) == 0);
-        asio::post(io, [&] { ds.stop(); });
-        guard.reset();
-        io_thread.join();
     }
 
     TEST_CASE("through a transaction-pooling proxy (pgbouncer): every delivery stored once and every job run") {
@@ -139,17 +153,9 @@ TEST_SUITE("postgresql outage") {
         const auto bouncer_port = test::free_tcp_port();
         test::pgbouncer_proxy bouncer(bouncer_port, static_cast<std::uint16_t>(std::stoi(port_text)));
 
-        asio::io_context io{1};
-        auto guard = asio::make_work_guard(io);
-        sim::sim_options so;
-        so.probe_webhook_uri = false;
-        so.retry_scale = 0.05;
-        sim::docspace_sim ds(io, so);
-        std::thread io_thread([&] { io.run(); });
-        auto clara = ds.add_user({.first_name = "Clara", .last_name = "Client", .email = "clara@client.example"});
-        auto bot = ds.add_user({.first_name = "Space", .last_name = "Hook", .email = "bot@example.com"});
-        ds.add_api_key(api_key, bot);
-        ds.add_room("Compliance", compliance);
+        sim_world world({.retry_scale = 0.05});
+        auto& ds = world.ds;
+        const auto clara = world.clara;
 
         const auto cfg = dir.file("config.json");
         std::ofstream(cfg) << fmt::format(R"({{
@@ -175,12 +181,14 @@ TEST_SUITE("postgresql outage") {
         CHECK(test::poll_until([&] { return c.exec("SELECT count(*) FROM jobs WHERE state = 'succeeded'").int64(0, 0) == 12; }));
         CHECK(c.exec("SELECT count(*) FROM jobs").int64(0, 0) == 12);
         CHECK(c.exec("SELECT count(*) FROM events WHERE trigger = 'file.uploaded'").int64(0, 0) == 12);
+        // Every delivery (the comments' own events included, published while the jobs ran) got its 200.
+        REQUIRE(test::poll_until([&] {
+            auto all = ds.deliveries();
+            return std::all_of(all.begin(), all.end(), [](const auto& d) { return d.done; });
+        }));
         for (const auto& d : ds.deliveries()) CHECK(d.delivered);
 
         CHECK(serve.stop(SIGTERM) == 0);
-        asio::post(io, [&] { ds.stop(); });
-        guard.reset();
-        io_thread.join();
     }
 }
 

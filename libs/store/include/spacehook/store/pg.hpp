@@ -86,7 +86,7 @@ public:
     // the server cannot be reached within connect_timeout_s, error (invalid) when the URL is malformed.
     explicit connection(const std::string& url, int connect_timeout_s = 10);
     connection(connection&& o) noexcept
-        : c_(std::exchange(o.c_, nullptr)), prepared_(std::move(o.prepared_)), prepare_(o.prepare_) {}
+        : c_(std::exchange(o.c_, nullptr)), prepared_(std::move(o.prepared_)), prepare_(o.prepare_), tag_(o.tag_) {}
     connection& operator=(connection&&) = delete;
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;
@@ -124,6 +124,7 @@ private:
     pg_conn* c_;
     std::map<std::string, std::string, std::less<>> prepared_;  // statement text -> its name on the server
     bool prepare_ = true;
+    std::uint64_t tag_ = 0;  // names this connection's prepared statements
 };
 
 // BEGIN on construction (or `begin`, e.g. "BEGIN ISOLATION LEVEL READ COMMITTED"); COMMIT by commit(), which
