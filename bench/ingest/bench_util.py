@@ -91,14 +91,14 @@ def proc(pid: int) -> None:
 
 def tree_cpu(pid: int) -> None:
     """CPU seconds of a process and all its descendants (the PostgreSQL postmaster and its backends)."""
-    total, todo = 0.0, [pid]
-    while todo:
-        p = todo.pop()
+    total, pending = 0.0, [pid]
+    while pending:
+        p = pending.pop()
         try:
             total += cpu_seconds(p)
         except OSError:
             continue
-        todo.extend(children(p))
+        pending.extend(children(p))
     print(f"{total:.2f}")
 
 

@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_future.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
@@ -72,6 +73,15 @@ inline bool poll_until(const std::function<bool()>& pred, std::chrono::milliseco
 }
 
 // A fresh directory under $TMPDIR, removed when the object dies.
+// Runs `make()` (a coroutine) to completion on a fresh io_context and returns its answer.
+template <class Make>
+auto run_coroutine(Make make) {
+    boost::asio::io_context ctx;
+    auto f = boost::asio::co_spawn(ctx, make(), boost::asio::use_future);
+    ctx.run();
+    return f.get();
+}
+
 // A loopback port that is free now.
 inline std::uint16_t free_tcp_port() {
     boost::asio::io_context io;

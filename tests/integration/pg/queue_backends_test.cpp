@@ -38,10 +38,7 @@ namespace queue_backends_test {
 
 template <class Make>
 auto run(Make make) {
-    boost::asio::io_context ctx;
-    auto f = boost::asio::co_spawn(ctx, make(), boost::asio::use_future);
-    ctx.run();
-    return f.get();
+    return test::run_coroutine(std::move(make));
 }
 
 store::result<store::insert_result> insert(store::queue& q, store::delivery d) {

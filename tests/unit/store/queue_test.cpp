@@ -20,13 +20,9 @@ namespace {
 
 store::delivery delivery(const std::string& event_id) { return test::stored_delivery(event_id, {"rule"}); }
 
-// Runs `make()` (a coroutine) to completion on a fresh io_context and returns its answer.
 template <class Make>
 auto run(Make make) {
-    boost::asio::io_context ctx;
-    auto f = boost::asio::co_spawn(ctx, make(), boost::asio::use_future);
-    ctx.run();
-    return f.get();
+    return test::run_coroutine(std::move(make));
 }
 
 std::int64_t scalar(const std::string& path, const char* sql) { return test::count_rows(path, sql); }
