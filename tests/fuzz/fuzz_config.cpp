@@ -50,7 +50,13 @@ std::optional<std::string> fixed_env(std::string_view name) {
 bool compiles(const std::string& text) { return !text.empty() ? rules::compile(text).ok() : true; }
 
 void check_settings(const config::settings& s) {
-    FUZZ_CHECK(!s.database.path.empty());
+    // A SQLite path or a PostgreSQL URL, exactly one; the URL as shown never holds what followed "user:".
+    FUZZ_CHECK(s.database.path.empty() != s.database.url.empty());
+    if (s.database.postgresql()) {
+        FUZZ_CHECK(s.database.url.starts_with("postgresql://") || s.database.url.starts_with("postgres://"));
+        FUZZ_CHECK(s.database.pool >= 1 && s.database.pool <= 64);
+        FUZZ_CHECK(!s.database.display().empty());
+    }
     FUZZ_CHECK(!s.webhooks.empty());
     std::set<std::string> rule_names;
     for (const auto& r : s.rules) {
