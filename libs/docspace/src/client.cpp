@@ -14,6 +14,7 @@ namespace {
 using verb = boost::beast::http::verb;
 using steady = std::chrono::steady_clock;
 using std::chrono::milliseconds;
+using std::chrono::microseconds;
 
 constexpr milliseconds max_poll_interval{4000};
 
@@ -159,12 +160,25 @@ awaitable<outcome<std::vector<fileop>>> client::my_fileops() {
     co_return stamp(wire::to_fileops(*r), 200, "files.fileops.list");
 }
 
+namespace {
+// The estimate's floor: 5 ms, or poll_interval when that is shorter.
+microseconds min_first_poll(microseconds ceiling) { return std::min<microseconds>(ceiling, milliseconds(5)); }
+}  // namespace
+
+microseconds client::first_poll(milliseconds poll_interval) const {
+    const auto ceiling = std::chrono::duration_cast<microseconds>(std::clamp(poll_interval, milliseconds(1), max_poll_interval));
+    if (first_poll_.count() == 0) return ceiling;
+    return std::clamp(first_poll_, min_first_poll(ceiling), ceiling);
+}
+
 awaitable<outcome<fileop_result>> client::await_fileop(fileop op, milliseconds poll_interval, milliseconds deadline) {
     const auto until = steady::now() + deadline;
     fileop_result result;
     result.op = std::move(op);
 
-    auto interval = std::clamp(poll_interval, milliseconds(1), max_poll_interval);
+    const auto ceiling = std::chrono::duration_cast<microseconds>(std::clamp(poll_interval, milliseconds(1), max_poll_interval));
+    microseconds interval = first_poll(poll_interval);
+    bool first = true;
     asio::steady_timer timer(ex_);
     while (!result.op.finished) {
         const auto now = steady::now();
@@ -180,14 +194,22 @@ awaitable<outcome<fileop_result>> client::await_fileop(fileop op, milliseconds p
             e.message = "cancelled while waiting for fileop";
             co_return e;
         }
-        interval = std::min(interval * 2, max_poll_interval);
+        const auto waited = interval;
+        interval = std::min<microseconds>(interval * 2, max_poll_interval);
 
         auto status = co_await fileop_status(result.op.id);
         if (!status) {
             if (!status.error().transient()) co_return status.error();
             if (auto ra = status.error().retry_after_ms)
-                interval = std::max(interval, milliseconds(*ra));
+                interval = std::max<microseconds>(interval, milliseconds(*ra));
             continue;
+        }
+        if (first) {  // what this operation says about the next one's first poll
+            first = false;
+            const bool done = !status->has_value() || (*status)->finished;
+            if (!done) missed_first_poll_ = true;
+            first_poll_ = done ? std::max(min_first_poll(ceiling), waited * (missed_first_poll_ ? 49 : 45) / 50)
+                               : std::min(ceiling, waited * 3 / 2);
         }
         if (!status->has_value()) {
             result.vanished = true;

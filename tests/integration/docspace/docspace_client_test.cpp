@@ -332,6 +332,39 @@ TEST_CASE("run_fileop gives up at its deadline with status 0") {
     CHECK(f.sim.count("GET", "/api/2.0/files/fileops") <= 4);
 }
 
+TEST_CASE("the first poll learns how long operations take: one status call each, soon after the move finished") {
+    sim::sim_options o;
+    o.fileop_delay = 20ms;
+    fixture f(o);
+    constexpr auto poll_interval = 300ms;
+    CHECK(f.api.first_poll(poll_interval) == poll_interval);  // a new client waits poll_interval
+    // 60 moves back and forth, one after another.
+    std::vector<std::int64_t> waits;  // PUT to the poll that found the move finished, per move (ms)
+    std::size_t calls = 0;            // status calls of the last 20 moves
+    for (int i = 0; i < 60; ++i) {
+        f.sim.clear_requests();
+        const std::string to = i % 2 == 0 ? "654321" : "8410";
+        auto r = f.run([&]() -> awaitable<outcome<fileop_result>> {
+            co_return co_await f.api.run_fileop(fileop_kind::move, "8421", to, docspace::conflict::skip, poll_interval, 10s);
+        });
+        REQUIRE(r.has_value());
+        REQUIRE(r->op.finished);
+        const auto reqs = f.sim.requests();
+        REQUIRE(reqs.size() >= 2);
+        CHECK(reqs.front().method == "PUT");
+        waits.push_back(reqs.back().at_ms - reqs.front().at_ms);
+        if (i >= 40) calls += f.sim.count("GET", "/api/2.0/files/fileops");
+    }
+    CHECK(waits.front() >= 300);
+    // Learned: the last 20 moves' first polls came well before poll_interval (300 ms) after the PUT, and most
+    // found it finished (20 moves, 20 PUTs, not many more than 20 status calls).
+    for (std::size_t i = 40; i < waits.size(); ++i) CHECK(waits[i] <= 150);
+    CHECK(f.api.first_poll(poll_interval) < 100ms);
+    CHECK(f.api.first_poll(poll_interval) >= 5ms);
+    CHECK(calls >= 20);
+    CHECK(calls <= 26);  // a few first polls may come too early: that is how the estimate stays near the operation's time
+}
+
 TEST_CASE("run_fileop polls through a transient failure") {
     fixture f;
     f.sim.fail_next("GET", "/api/2.0/files/fileops", 503, 2);

@@ -64,11 +64,19 @@ public:
     // still holds. Like fileop_status, it dequeues the finished ones it reports, so a worker polling one of
     // those by id then sees it vanish.
     awaitable<outcome<std::vector<fileop>>> my_fileops();
-    // Polls `op` (as start_fileop or fileop_status reported it) with fileop_status every poll_interval
-    // (doubling, at most 4 s) until it is finished or vanished, or `deadline` passes (timed_out, the op as last
-    // seen). Errors as run_fileop's.
+    // Polls `op` (as start_fileop or fileop_status reported it) with fileop_status until it is finished or
+    // vanished, or `deadline` passes (timed_out, the op as last seen). Errors as run_fileop's.
+    // The first poll comes after this client's estimate of how long an operation takes (first_poll(), at most
+    // `poll_interval`); each later one waits twice as long as the one before, at most 4 s.
+    // The estimate learns from every first poll that got an answer: it grows by half (up to poll_interval) when
+    // the operation had not finished, and shrinks by 2% when it had (by 10% until a first poll first came too
+    // early, so that a new client, which starts at poll_interval, comes down to a 20 ms operation within about 30
+    // operations). It settles where about 19 of 20 operations have finished at the first poll: one status call per
+    // operation, and a 20 ms move waits tens of ms, not poll_interval. Its floor is 5 ms.
     awaitable<outcome<fileop_result>> await_fileop(fileop op, std::chrono::milliseconds poll_interval,
                                                    std::chrono::milliseconds deadline);
+    // The wait before await_fileop's first poll, for a configured poll_interval (see await_fileop).
+    std::chrono::microseconds first_poll(std::chrono::milliseconds poll_interval) const;
     // start_fileop, then fileop_status every poll_interval (doubling, at most 4 s) until the op is finished
     // or vanished. Transient poll failures (transient(), honouring retry_after_ms) are polled through;
     // others end the wait with that error. When `deadline` (from the start) passes first: an api_error
@@ -118,6 +126,8 @@ private:
 
     asio::any_io_executor ex_;
     client_settings settings_;
+    std::chrono::microseconds first_poll_{0};  // the estimate await_fileop waits before its first poll; 0: none yet
+    bool missed_first_poll_ = false;          // a first poll found its operation unfinished
     std::string base_;  // base_url without a trailing slash
     http::client http_;
 };
