@@ -5,6 +5,7 @@
 #include "spacehook/config/load.hpp"
 #include "spacehook/core/clock.hpp"
 #include "spacehook/core/log.hpp"
+#include "spacehook/core/thread_name.hpp"
 #include "spacehook/docspace/client.hpp"
 #include "spacehook/http/server.hpp"
 #include "spacehook/metrics/registry.hpp"
@@ -184,6 +185,7 @@ void app::impl::start() {
     registry.get_gauge("spacehook_build_info", "Build information.", {{"version", SPACEHOOK_VERSION}}).set(1);
     collect_db_gauges();
     gauges_thread = std::thread([this] {
+        name_this_thread("sh-gauges");
         std::unique_lock lock(gauges_mutex);
         while (!gauges_cv.wait_for(lock, gauge_interval, [this] { return gauges_stop; })) {
             lock.unlock();
@@ -219,7 +221,10 @@ void app::impl::start() {
                 }
             });
         }
-        worker_thread = std::thread([this] { worker_ctx.run(); });
+        worker_thread = std::thread([this] {
+            name_this_thread("sh-workers");
+            worker_ctx.run();
+        });
     }
 
     unsigned n = thread_count(s.server.threads);
@@ -262,7 +267,11 @@ void app::impl::start() {
         throw std::runtime_error(fmt::format("cannot listen on {}: {}", s.server.listen, e.what()));
     }
     server->start();
-    for (auto& ctx : contexts) threads.emplace_back([c = ctx.get()] { c->run(); });
+    for (auto& ctx : contexts)
+        threads.emplace_back([c = ctx.get()] {
+            name_this_thread("sh-http");
+            c->run();
+        });
     log::info("serve.started", {{"listen", fmt::format("{}:{}", host, server->port())},
                                 {"tls", s.server.tls.enabled()},
                                 {"threads", n},

@@ -4,6 +4,7 @@
 #include "pg_store.hpp"
 #include "spacehook/core/clock.hpp"
 #include "spacehook/core/log.hpp"
+#include "spacehook/core/thread_name.hpp"
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
@@ -15,6 +16,7 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -50,7 +52,11 @@ public:
         conns.emplace_back(o.url, o.connect_timeout_s);
         for (const auto& name : pg::migrate(conns.front())) log::info("store.migrated", {{"migration", name}});
         for (int i = 1; i < std::max(1, o.pool); ++i) conns.emplace_back(o.url, o.connect_timeout_s);
-        for (auto& c : conns) threads_.emplace_back([this, c = std::move(c)]() mutable { loop(c); });
+        for (auto& c : conns)
+            threads_.emplace_back([this, c = std::move(c)]() mutable {
+                name_this_thread("sh-postgresql");
+                loop(c);
+            });
     }
     ~runner() {
         {
@@ -65,7 +71,7 @@ public:
 
     // As writer::async_run: `handler` (void(std::exception_ptr)) completes on its executor after COMMIT.
     template <class Handler>
-    void submit(task_fn fn, Handler handler) {
+    void submit(task_fn fn, Handler handler, durability d) {
         auto ex = asio::prefer(asio::get_associated_executor(handler, asio::system_executor()),
                                asio::execution::outstanding_work.tracked);
         std::unique_lock lock(mutex_);
@@ -75,7 +81,7 @@ public:
             asio::post(ex, [h = std::move(handler), err]() mutable { std::move(h)(err); });
             return;
         }
-        queue_.push_back(task{std::move(fn), {std::move(handler)}, asio::any_io_executor(std::move(ex)), nullptr});
+        queue_.push_back(task{std::move(fn), {std::move(handler)}, asio::any_io_executor(std::move(ex)), d, nullptr});
         lock.unlock();
         wake_.notify_one();
     }
@@ -85,6 +91,7 @@ private:
         task_fn fn;
         asio::any_completion_handler<void(std::exception_ptr)> handler;
         asio::any_io_executor executor;
+        durability kind = durability::synced;
         std::exception_ptr error;
     };
 
@@ -125,8 +132,9 @@ private:
                 log::info("store.reconnected", {});
             }
             try {
+                const bool sync = std::any_of(batch.begin(), batch.end(), [](const task& t) { return t.kind == durability::synced; });
                 std::optional<pg::transaction> tx;
-                begin(c, tx);
+                begin(c, tx, sync);
                 for (auto& t : batch) t.fn(c);
                 tx->commit();
                 return;
@@ -135,7 +143,7 @@ private:
             }
             for (auto& t : batch) {
                 try {
-                    pg::transaction tx(c, read_committed);
+                    pg::transaction tx(c, t.kind == durability::synced ? read_committed : read_committed_lazy);
                     t.fn(c);
                     tx.commit();
                 } catch (const std::exception&) {
@@ -153,14 +161,15 @@ private:
 
     // BEGIN; a connection that still looked up but turns out broken (the server restarted since the last batch)
     // is made again once, before any task ran.
-    static void begin(pg::connection& c, std::optional<pg::transaction>& tx) {
+    static void begin(pg::connection& c, std::optional<pg::transaction>& tx, bool sync) {
+        const auto sql = sync ? read_committed : read_committed_lazy;
         try {
-            tx.emplace(c, read_committed);
+            tx.emplace(c, sql);
         } catch (const pg::error&) {
             if (c.healthy()) throw;
             c.reset();
             log::info("store.reconnected", {});
-            tx.emplace(c, read_committed);
+            tx.emplace(c, sql);
         }
     }
 
@@ -172,6 +181,11 @@ private:
     // through a transaction-pooling proxy.
     static constexpr std::string_view read_committed =
         "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL enable_bitmapscan = off";
+    // A batch of lazy tasks only (store::durability): COMMIT returns before the server flushed the WAL. The server
+    // flushes it within three wal_writer_delay (600 ms by default); a server crash before that loses the last such
+    // commits, never an earlier one without a later one, and the next synced commit's flush covers them all.
+    static constexpr std::string_view read_committed_lazy =
+        "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL enable_bitmapscan = off; SET LOCAL synchronous_commit = off";
 
     pg_queue_options options_;
     std::mutex mutex_;
@@ -187,7 +201,10 @@ class listener {
 public:
     listener(std::string url, int connect_timeout_s, std::function<void()> on_jobs)
         : url_(std::move(url)), timeout_(connect_timeout_s), on_jobs_(std::move(on_jobs)) {
-        thread_ = std::thread([this] { loop(); });
+        thread_ = std::thread([this] {
+            name_this_thread("sh-listen");
+            loop();
+        });
     }
     ~listener() {
         stopping_ = true;
@@ -259,19 +276,19 @@ public:
 
     awaitable<result<std::optional<event_record>>> get_event(std::int64_t row) override {
         auto task = [row](pg::connection& c) { return pgstore::get_event(c, row); };
-        auto r = co_await run<std::optional<event_record>>(std::move(task), options_.deadline);
+        auto r = co_await run<std::optional<event_record>>(std::move(task), options_.deadline, durability::lazy);
         co_return r;
     }
 
     awaitable<result<webhook_paths>> webhooks_seen(std::int64_t since_ms) override {
         auto task = [since_ms](pg::connection& c) { return pgstore::webhooks_seen(c, since_ms); };
-        auto r = co_await run<webhook_paths>(std::move(task), options_.deadline);
+        auto r = co_await run<webhook_paths>(std::move(task), options_.deadline, durability::lazy);
         co_return r;
     }
 
     awaitable<result<bool>> event_known(const std::string& webhook_id, const std::string& event_id) override {
         auto task = [webhook_id, event_id](pg::connection& c) { return pgstore::event_known(c, webhook_id, event_id); };
-        auto r = co_await run<bool>(std::move(task), options_.deadline);
+        auto r = co_await run<bool>(std::move(task), options_.deadline, durability::lazy);
         co_return r;
     }
 
@@ -288,19 +305,19 @@ public:
             if (auto n = names(*f.leased); !n.empty()) f.steps = pgstore::ensure_steps(c, f.leased->id, n, f.at);
             return f;
         };
-        auto r = co_await run<lease_found>(std::move(task), options_.deadline);
+        auto r = co_await run<lease_found>(std::move(task), options_.deadline, durability::lazy);
         co_return r;
     }
 
     awaitable<result<std::vector<step>>> ensure_steps(std::int64_t job_id, const std::vector<std::string>& names) override {
         auto task = [job_id, names](pg::connection& c) { return pgstore::ensure_steps(c, job_id, names, clock::now_ms()); };
-        auto r = co_await run<std::vector<step>>(std::move(task), options_.deadline);
+        auto r = co_await run<std::vector<step>>(std::move(task), options_.deadline, durability::lazy);
         co_return r;
     }
 
     awaitable<result<bool>> extend_lease(lease l, std::int64_t lease_until) override {
         auto task = [l, lease_until](pg::connection& c) { return pgstore::extend_lease(c, l, lease_until, clock::now_ms()); };
-        auto r = co_await run<bool>(std::move(task), options_.deadline);
+        auto r = co_await run<bool>(std::move(task), options_.deadline, durability::lazy);
         co_return r;
     }
 
@@ -314,13 +331,13 @@ public:
         auto task = [l, idx, operation](pg::connection& c) {
             return pgstore::set_step_operation(c, l, idx, operation, clock::now_ms());
         };
-        auto r = co_await run<bool>(std::move(task), options_.deadline);
+        auto r = co_await run<bool>(std::move(task), options_.deadline, durability::lazy);
         co_return r;
     }
 
     awaitable<result<bool>> finish_step(lease l, const step_end& end) override {
         auto task = [l, end](pg::connection& c) { return pgstore::finish_step(c, l, end, clock::now_ms()); };
-        auto r = co_await run<bool>(std::move(task), options_.deadline);
+        auto r = co_await run<bool>(std::move(task), options_.deadline, end.durable ? durability::synced : durability::lazy);
         co_return r;
     }
 
@@ -332,7 +349,7 @@ public:
 
     awaitable<result<bool>> release_job(lease l) override {
         auto task = [l](pg::connection& c) { return pgstore::release_job(c, l, clock::now_ms()); };
-        auto r = co_await run<bool>(std::move(task), options_.deadline);
+        auto r = co_await run<bool>(std::move(task), options_.deadline, durability::lazy);
         co_return r;
     }
 
@@ -342,7 +359,7 @@ public:
             if (!pgstore::try_xact_lock(c, lock_release_expired)) return 0;
             return pgstore::release_expired(c, clock::now_ms());
         };
-        auto r = co_await run<int>(std::move(task), options_.deadline);
+        auto r = co_await run<int>(std::move(task), options_.deadline, durability::lazy);
         co_return r;
     }
 
@@ -352,13 +369,13 @@ public:
             if (!pgstore::try_xact_lock(c, lock_purge)) return purge_counts{};
             return pgstore::purge(c, states, older_than, forget_before);
         };
-        auto r = co_await run<purge_counts>(std::move(task), options_.deadline);
+        auto r = co_await run<purge_counts>(std::move(task), options_.deadline, durability::lazy);
         co_return r;
     }
 
     awaitable<result<bool>> claim_turn(const std::string& name, std::int64_t period_ms) override {
         auto task = [name, period_ms](pg::connection& c) { return pgstore::claim_turn(c, name, clock::now_ms(), period_ms); };
-        auto r = co_await run<bool>(std::move(task), options_.deadline);
+        auto r = co_await run<bool>(std::move(task), options_.deadline, durability::lazy);
         co_return r;
     }
 
@@ -391,8 +408,8 @@ public:
 
 private:
     template <class T, class Fn>
-    awaitable<result<T>> run(Fn fn, std::chrono::milliseconds deadline) {
-        auto submit = [this](runner::task_fn task, auto on_commit) { runner_->submit(std::move(task), std::move(on_commit)); };
+    awaitable<result<T>> run(Fn fn, std::chrono::milliseconds deadline, durability d = durability::synced) {
+        auto submit = [this, d](runner::task_fn task, auto on_commit) { runner_->submit(std::move(task), std::move(on_commit), d); };
         auto r = co_await detail::await_task<T, pg::connection>(submit, std::move(fn), deadline, pg_failure_of);
         co_return r;
     }

@@ -99,19 +99,19 @@ public:
             if (auto n = names(*f.leased); !n.empty()) f.steps = store::ensure_steps(db, f.leased->id, n, f.at);
             return f;
         };
-        auto r = co_await run<lease_found>(std::move(task), options_.deadline);
+        auto r = co_await run<lease_found>(std::move(task), options_.deadline, durability::lazy);
         co_return r;
     }
 
     awaitable<result<std::vector<step>>> ensure_steps(std::int64_t job_id, const std::vector<std::string>& names) override {
         auto task = [job_id, names](database& db) { return store::ensure_steps(db, job_id, names, clock::now_ms()); };
-        auto r = co_await run<std::vector<step>>(std::move(task), options_.deadline);
+        auto r = co_await run<std::vector<step>>(std::move(task), options_.deadline, durability::lazy);
         co_return r;
     }
 
     awaitable<result<bool>> extend_lease(lease l, std::int64_t lease_until) override {
         auto task = [l, lease_until](database& db) { return store::extend_lease(db, l, lease_until, clock::now_ms()); };
-        auto r = co_await run<bool>(std::move(task), options_.deadline);
+        auto r = co_await run<bool>(std::move(task), options_.deadline, durability::lazy);
         co_return r;
     }
 
@@ -125,13 +125,13 @@ public:
         auto task = [l, idx, operation](database& db) {
             return store::set_step_operation(db, l, idx, operation, clock::now_ms());
         };
-        auto r = co_await run<bool>(std::move(task), options_.deadline);
+        auto r = co_await run<bool>(std::move(task), options_.deadline, durability::lazy);
         co_return r;
     }
 
     awaitable<result<bool>> finish_step(lease l, const step_end& end) override {
         auto task = [l, end](database& db) { return store::finish_step(db, l, end, clock::now_ms()); };
-        auto r = co_await run<bool>(std::move(task), options_.deadline);
+        auto r = co_await run<bool>(std::move(task), options_.deadline, end.durable ? durability::synced : durability::lazy);
         co_return r;
     }
 
@@ -143,13 +143,13 @@ public:
 
     awaitable<result<bool>> release_job(lease l) override {
         auto task = [l](database& db) { return store::release_job(db, l, clock::now_ms()); };
-        auto r = co_await run<bool>(std::move(task), options_.deadline);
+        auto r = co_await run<bool>(std::move(task), options_.deadline, durability::lazy);
         co_return r;
     }
 
     awaitable<result<int>> release_expired() override {
         auto task = [](database& db) { return store::release_expired(db, clock::now_ms()); };
-        auto r = co_await run<int>(std::move(task), options_.deadline);
+        auto r = co_await run<int>(std::move(task), options_.deadline, durability::lazy);
         co_return r;
     }
 
@@ -158,7 +158,7 @@ public:
         auto task = [states, older_than, forget_before](database& db) {
             return store::purge(db, states, older_than, forget_before);
         };
-        auto r = co_await run<purge_counts>(std::move(task), options_.deadline);
+        auto r = co_await run<purge_counts>(std::move(task), options_.deadline, durability::lazy);
         co_return r;
     }
 
@@ -195,9 +195,10 @@ private:
     }
 
     // Runs `fn` (T(database&)) in the writer's next group commit and waits for its COMMIT, or for `deadline`.
+    // `d`: whether that commit must be fsynced (writer.hpp).
     template <class T, class Fn>
-    awaitable<result<T>> run(Fn fn, std::chrono::milliseconds deadline) {
-        auto submit = [this](writer::task_fn task, auto on_commit) { writer_.async_run(std::move(task), std::move(on_commit)); };
+    awaitable<result<T>> run(Fn fn, std::chrono::milliseconds deadline, durability d = durability::synced) {
+        auto submit = [this, d](writer::task_fn task, auto on_commit) { writer_.async_run(std::move(task), std::move(on_commit), d); };
         auto r = co_await detail::await_task<T, database>(submit, std::move(fn), deadline, failure_of);
         co_return r;
     }

@@ -1,11 +1,13 @@
 #include "spacehook/store/writer.hpp"
 
 #include "spacehook/core/log.hpp"
+#include "spacehook/core/thread_name.hpp"
 #include "spacehook/store/migrate.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/system_executor.hpp>
 
+#include <algorithm>
 #include <future>
 
 #include <sqlite3.h>
@@ -19,13 +21,18 @@ constexpr std::string_view sql_release = "RELEASE task";
 constexpr std::string_view sql_rollback_to = "ROLLBACK TO task";
 constexpr std::string_view sql_begin = "BEGIN IMMEDIATE";
 constexpr std::string_view sql_commit = "COMMIT";
+constexpr std::string_view sql_synchronous_full = "PRAGMA synchronous=FULL";
+constexpr std::string_view sql_synchronous_normal = "PRAGMA synchronous=NORMAL";
 }  // namespace
 
 writer::writer(writer_options options) : options_(std::move(options)) {
     db_ = std::make_unique<database>(options_.path, open_options{.busy_timeout_ms = options_.busy_timeout_ms});
     auto applied = migrate(*db_);
     for (const auto& name : applied) log::info("store.migrated", {{"migration", name}, {"database", options_.path}});
-    thread_ = std::thread([this] { loop(); });
+    thread_ = std::thread([this] {
+        name_this_thread("sh-writer");
+        loop();
+    });
 }
 
 writer::~writer() {
@@ -35,7 +42,7 @@ writer::~writer() {
 
 asio::any_io_executor writer::fallback_executor() { return asio::system_executor(); }
 
-void writer::enqueue(task_fn fn, completion c) {
+void writer::enqueue(task_fn fn, completion c, durability d) {
     std::unique_lock lock(mutex_);
     if (stopping_) {
         lock.unlock();
@@ -44,7 +51,7 @@ void writer::enqueue(task_fn fn, completion c) {
         asio::post(ex, [h = std::move(c.handler), err]() mutable { std::move(h)(err); });
         return;
     }
-    queue_.push_back(task{std::move(fn), std::move(c), nullptr});
+    queue_.push_back(task{std::move(fn), std::move(c), d, nullptr});
     lock.unlock();
     wake_.notify_one();
 }
@@ -99,6 +106,13 @@ void writer::run_batch(std::vector<task>& batch) {
         stats_.max_batch.store(batch.size(), std::memory_order_relaxed);
     auto& db = *db_;
     try {
+        // synchronous applies at COMMIT and may only change outside a transaction.
+        const bool sync = std::any_of(batch.begin(), batch.end(), [](const task& t) { return t.kind == durability::synced; });
+        if (sync != synced_) {
+            db.cached(sync ? sql_synchronous_full : sql_synchronous_normal).run();
+            synced_ = sync;
+        }
+        if (sync) stats_.synced_commits.fetch_add(1, std::memory_order_relaxed);
         db.cached(sql_begin).run();
         for (auto& t : batch) {
             if (batch.size() == 1) {  // no savepoint needed: the task's failure is the batch's

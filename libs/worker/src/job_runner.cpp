@@ -140,6 +140,8 @@ awaitable<attempt_end> run_attempt(runner_deps d, const runtime& rt, const store
         if (r.kind == result_kind::done || r.kind == result_kind::skipped) {
             store::step_end end{st.idx, r.kind == result_kind::done ? store::step_state::done : store::step_state::skipped,
                                 r.detail};
+            // A resumed attempt checks DocSpace for a move, copy or comment; it cannot check for a sent message.
+            end.durable = action.kind == rules::action_kind::notify;
             if (&st == &steps.back()) co_return attempt_end{done(""), std::move(end)};  // recorded with the outcome
             const bool recorded = co_await lease.finish_step(end);
             if (!recorded) co_return attempt_end{lease.ended()};

@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <atomic>
 #include <future>
@@ -95,6 +96,54 @@ TEST_SUITE("store writer") {
         CHECK(w.stats().batches.load() < static_cast<std::uint64_t>(n));  // batching happened
         store::database db(dir.file("a.db"));
         CHECK(count(db, "SELECT count(*) FROM events") == n);
+    }
+
+    TEST_CASE("a batch of lazy tasks commits with synchronous=NORMAL, a batch with a synced task with FULL") {
+        test::temp_dir dir;
+        store::writer w({.path = dir.file("a.db")});
+        auto synchronous = [](store::database& db) {  // the setting this transaction's COMMIT uses: 1 NORMAL, 2 FULL
+            auto st = db.prepare("PRAGMA synchronous");
+            st.step();
+            return st.int64(0);
+        };
+        // Runs `tasks` (each with its durability) as one batch: a first task holds the writer until all are queued.
+        auto batch = [&](std::vector<store::durability> kinds) {
+            std::promise<void> go, holding;
+            auto held = go.get_future().share();
+            std::atomic<int> completed{0};
+            std::vector<std::int64_t> seen(kinds.size(), -1);
+            w.async_run(
+                [held, &holding](store::database&) {
+                    holding.set_value();
+                    held.wait();
+                },
+                [&](std::exception_ptr) { completed.fetch_add(1); }, store::durability::lazy);
+            holding.get_future().wait();  // its batch is under way: the tasks below queue for the next one
+            for (std::size_t i = 0; i < kinds.size(); ++i)
+                w.async_run(
+                    [&, i](store::database& db) {
+                        seen[i] = synchronous(db);
+                        store::insert_delivery(db, make_delivery(fmt::format("{}-{}", kinds.size(), i)));
+                    },
+                    [&](std::exception_ptr e) {
+                        CHECK(!e);
+                        completed.fetch_add(1);
+                    },
+                    kinds[i]);
+            go.set_value();
+            REQUIRE(test::poll_until([&] { return completed.load() == static_cast<int>(kinds.size()) + 1; }));
+            return seen;
+        };
+        const auto synced0 = w.stats().synced_commits.load();
+        CHECK(batch({store::durability::lazy, store::durability::lazy}) == std::vector<std::int64_t>{1, 1});
+        CHECK(w.stats().synced_commits.load() == synced0);
+        CHECK(batch({store::durability::lazy, store::durability::synced, store::durability::lazy}) ==
+              std::vector<std::int64_t>{2, 2, 2});
+        CHECK(w.stats().synced_commits.load() == synced0 + 1);
+        w.run_sync([&](store::database& db) { CHECK(synchronous(db) == 2); });  // the default is synced
+        // Lazy commits are committed: another connection reads them.
+        store::database db(dir.file("a.db"));
+        CHECK(count(db, "SELECT count(*) FROM events") == 5);
     }
 
     TEST_CASE("one failing task rolls back alone, its neighbours in the batch commit") {

@@ -88,6 +88,10 @@ struct step_end {
     int idx = 0;
     step_state state = step_state::done;
     std::string result;
+    // Whether the record must survive a power loss (store::durability::synced). False for an effect a resumed
+    // attempt can see in DocSpace (a move, a copy, a comment): losing the record costs a check, not a second
+    // effect. True for one it cannot see (a notification): losing the record would send it again.
+    bool durable = true;
 };
 
 // How an attempt ended, written in one transition: succeeded, skipped or dead (final, with the reason), or

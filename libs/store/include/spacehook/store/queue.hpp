@@ -10,6 +10,13 @@
 //   and may go on; the task still runs later, on inputs it owns (nothing points into the caller's frame).
 //   Every transition is written so that running late is harmless: lease-checked transitions of a job whose
 //   lease expired change nothing, a late delivery insert makes DocSpace's retry a duplicate.
+// - what it wrote is durable when it completes (it survives a power loss), except the writes marked "lazy"
+//   below (store::durability): those survive the process being killed, and after a power loss or a kernel crash
+//   they may be lost, always as the last writes before it. Each lazy write only records what a later attempt
+//   would find out or redo anyway: a lease (start-up releases every lease), a lease's extension, step rows, a
+//   fileops id (a resumed step waits for its user's unfinished operations without it), the end of a step whose
+//   effect a resumed attempt can see in DocSpace. What guards against doing something twice is synced: a
+//   delivery before its 200, a step's start before its effect, a notification's end, a job's outcome.
 #ifndef SPACEHOOK_STORE_QUEUE_HPP
 #define SPACEHOOK_STORE_QUEUE_HPP
 
@@ -84,19 +91,20 @@ public:
     // ---- jobs (the worker pool) ----
     // The action names of a leased job's rule, for its step rows; empty when the rule is unknown.
     using step_names = std::function<std::vector<std::string>(const job&)>;
-    virtual awaitable<result<lease_found>> lease_next(std::int64_t lease_ms, step_names names) = 0;
-    virtual awaitable<result<std::vector<step>>> ensure_steps(std::int64_t job_id, const std::vector<std::string>& names) = 0;
+    virtual awaitable<result<lease_found>> lease_next(std::int64_t lease_ms, step_names names) = 0;  // lazy
+    virtual awaitable<result<std::vector<step>>> ensure_steps(std::int64_t job_id,
+                                                             const std::vector<std::string>& names) = 0;  // lazy
     // Transitions of a leased job: true when done, false when the lease is no longer held (jobs.hpp).
-    virtual awaitable<result<bool>> extend_lease(lease l, std::int64_t lease_until) = 0;
+    virtual awaitable<result<bool>> extend_lease(lease l, std::int64_t lease_until) = 0;  // lazy
     virtual awaitable<result<bool>> start_step(lease l, int idx, const std::string& note) = 0;
-    virtual awaitable<result<bool>> set_step_operation(lease l, int idx, const std::string& operation) = 0;
-    virtual awaitable<result<bool>> finish_step(lease l, const step_end& end) = 0;
+    virtual awaitable<result<bool>> set_step_operation(lease l, int idx, const std::string& operation) = 0;  // lazy
+    virtual awaitable<result<bool>> finish_step(lease l, const step_end& end) = 0;  // lazy unless end.durable
     virtual awaitable<result<bool>> finish_job(lease l, const job_end& end) = 0;
-    virtual awaitable<result<bool>> release_job(lease l) = 0;
+    virtual awaitable<result<bool>> release_job(lease l) = 0;  // lazy
     // Expired leases become due again (or dead); returns how many.
-    virtual awaitable<result<int>> release_expired() = 0;
+    virtual awaitable<result<int>> release_expired() = 0;  // lazy
     virtual awaitable<result<purge_counts>> purge(const std::vector<job_state>& states, std::int64_t older_than,
-                                                 std::int64_t forget_before) = 0;
+                                                 std::int64_t forget_before) = 0;  // lazy
 
     // ---- periodic work shared by several instances ----
     // Claims this instance's turn at the periodic work `name` (e.g. a backfill pass): true when no instance claimed

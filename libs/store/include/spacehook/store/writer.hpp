@@ -1,7 +1,13 @@
 // The single writer: one thread owns the read-write SQLite connection and runs every write of the service
 // (deliveries, job transitions, leases) with group commit. Tasks that arrive while a commit is in flight are
 // batched into the next transaction, each inside its own SAVEPOINT so one failing task does not sink the
-// others; every task of a batch completes only after its COMMIT returned (synchronous=FULL: on disk).
+// others; every task of a batch completes only after its COMMIT returned.
+//
+// A task is `synced` (the default) or `lazy` (store::durability). A batch with a synced task commits with
+// synchronous=FULL: on disk (WAL fsynced) before it completes. A batch of lazy tasks only commits with
+// synchronous=NORMAL: written to the WAL, which survives the process being killed, but not fsynced, so a power
+// loss or a kernel crash may take it back. What is lost is always the last commits (the WAL is replayed up to
+// its first frame that was not written; the next synced commit's fsync makes every earlier one durable too).
 #ifndef SPACEHOOK_STORE_WRITER_HPP
 #define SPACEHOOK_STORE_WRITER_HPP
 
@@ -25,6 +31,9 @@
 
 namespace spacehook::store {
 
+// Whether a write must survive a power loss once it completed (see writer, and jobs.hpp for which do).
+enum class durability { synced, lazy };
+
 struct writer_options {
     std::string path;
     std::int64_t busy_timeout_ms = 2000;
@@ -36,6 +45,7 @@ struct writer_stats {
     std::atomic<std::uint64_t> tasks{0};
     std::atomic<std::uint64_t> failed_batches{0};
     std::atomic<std::uint64_t> max_batch{0};
+    std::atomic<std::uint64_t> synced_commits{0};  // batches committed with synchronous=FULL
 };
 
 class writer {
@@ -55,12 +65,12 @@ public:
     // With asio::use_awaitable the exception is rethrown at the co_await.
     // `fn` may capture references into the awaiting coroutine's frame: it runs before the completion.
     template <class Token>
-    auto async_run(task_fn fn, Token&& token) {
+    auto async_run(task_fn fn, Token&& token, durability d = durability::synced) {
         return boost::asio::async_initiate<Token, void(std::exception_ptr)>(
-            [this](auto handler, task_fn f) {
+            [this, d](auto handler, task_fn f) {
                 auto ex = boost::asio::prefer(boost::asio::get_associated_executor(handler, fallback_executor()),
                                               boost::asio::execution::outstanding_work.tracked);
-                enqueue(std::move(f), completion{std::move(handler), std::move(ex)});
+                enqueue(std::move(f), completion{std::move(handler), std::move(ex)}, d);
             },
             token, std::move(fn));
     }
@@ -83,16 +93,18 @@ private:
     struct task {
         task_fn fn;
         completion done;
+        durability kind = durability::synced;
         std::exception_ptr error;
     };
 
     static boost::asio::any_io_executor fallback_executor();
-    void enqueue(task_fn fn, completion c);
+    void enqueue(task_fn fn, completion c, durability d);
     void loop();
     void run_batch(std::vector<task>& batch);
 
     writer_options options_;
     std::unique_ptr<database> db_;
+    bool synced_ = true;  // the connection's synchronous setting is FULL (else NORMAL); writer thread only
     std::mutex mutex_;
     std::condition_variable wake_;
     std::vector<task> queue_;
