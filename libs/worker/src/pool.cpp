@@ -82,7 +82,27 @@ struct pool::impl : std::enable_shared_from_this<impl> {
         return std::nullopt;
     }
 
+    // Idle workers wait on their timers; `idle` lists them, the most recently idle last (ctx only). A wake-up
+    // rouses one of them: one that leases a job hands the wake-up on (wake_one again), so a burst of jobs fans
+    // out over the idle workers one lease at a time, and a single job costs one lease that finds it and at most
+    // one that finds nothing, not one per idle worker. A wake-up that finds no worker idle is kept
+    // (`wake_pending`) for the next worker about to go idle, which leases once more instead: its empty lease may
+    // have run just before the transaction that made the job.
+    std::vector<std::size_t> idle;
+    bool wake_pending = false;
+
+    void wake_one() {
+        if (idle.empty()) {
+            wake_pending = true;
+            return;
+        }
+        const auto i = idle.back();
+        idle.pop_back();
+        timers[i]->cancel();
+    }
+
     void wake_all() {
+        idle.clear();
         for (auto& t : timers) t->cancel();
     }
 
@@ -102,7 +122,12 @@ struct pool::impl : std::enable_shared_from_this<impl> {
             const bool ok = static_cast<bool>(r);
             auto found = logged(std::move(r), "worker.lease_failed");
             if (found && found->leased) {
+                wake_one();
                 co_await run_and_record(*rt_now, *found->leased, std::move(found->steps));
+                continue;
+            }
+            if (wake_pending) {
+                wake_pending = false;
                 continue;
             }
             // Idle until the next job is due, a wake(), or a 1 s poll (jobs retried from the CLI).
@@ -115,7 +140,9 @@ struct pool::impl : std::enable_shared_from_this<impl> {
                 wait_ms = std::clamp<std::int64_t>(*found->next_due - clock::now_ms(), 0, 1000);
             if (wait_ms == 0) continue;
             timer.expires_after(std::chrono::milliseconds(wait_ms));
+            idle.push_back(index);
             co_await timer.async_wait(tuple_awaitable);
+            if (auto it = std::find(idle.begin(), idle.end(), index); it != idle.end()) idle.erase(it);  // timed out
         }
     }
 
@@ -245,7 +272,7 @@ void pool::start() {
 
 void pool::wake() {
     auto self = impl_;
-    asio::post(self->ctx, [self] { self->wake_all(); });
+    asio::post(self->ctx, [self] { self->wake_one(); });
 }
 
 void pool::reload(std::shared_ptr<const runtime> rt) {

@@ -35,7 +35,8 @@ public:
     pool& operator=(const pool&) = delete;
 
     void start();
-    // New jobs were committed: idle workers look for them now instead of at their next poll. Thread-safe.
+    // New jobs were committed: an idle worker looks for them now instead of at its next poll, and one that finds a
+    // job wakes another, until the jobs are taken. Thread-safe.
     void wake();
     // Rules and channels for jobs leased from now on. Thread-safe.
     void reload(std::shared_ptr<const runtime> rt);
