@@ -64,7 +64,11 @@ private:
 std::shared_ptr<const routing> make_routing(std::shared_ptr<const config::settings> s) {
     auto r = std::make_shared<routing>();
     r->settings = s;
-    for (const auto& ep : s->webhooks) r->endpoints.emplace(ep.path, &ep);
+    for (const auto& ep : s->webhooks) {
+        routing::endpoint e{&ep, {}};
+        for (const auto& secret : ep.secrets) e.keys.emplace_back(secret);
+        r->endpoints.emplace(ep.path, std::move(e));
+    }
     r->matcher = std::make_shared<const rules::matcher>(s->rules);
     return r;
 }

@@ -67,7 +67,7 @@ awaitable<http::response> front_door::handle(http::request& req) {
     const bool get_or_head = req.method() == bh::verb::get || req.method() == bh::verb::head;
     auto r = routes.load();
     if (auto it = r->endpoints.find(std::string(path)); it != r->endpoints.end()) {
-        if (req.method() == bh::verb::post) co_return co_await ingest(req, *r, *it->second);
+        if (req.method() == bh::verb::post) co_return co_await ingest(req, *r, it->second);
         // DocSpace probes the URL with HEAD on create, update and enable (docs/docspace-protocol.md §3, "URL probe").
         if (get_or_head) co_return json_response(req, bh::status::ok, R"({"status":"ok"})");
         auto res = json_response(req, bh::status::method_not_allowed, R"({"error":"use POST"})");
@@ -96,12 +96,13 @@ awaitable<http::response> front_door::handle(http::request& req) {
     co_return json_response(req, bh::status::not_found, R"({"error":"not found"})");
 }
 
-awaitable<http::response> front_door::ingest(http::request& req, const routing& r, const config::webhook_endpoint& ep) {
+awaitable<http::response> front_door::ingest(http::request& req, const routing& r, const routing::endpoint& route) {
     const auto started = std::chrono::steady_clock::now();
+    const auto& ep = *route.config;
     const std::string& body = req.body();
     if (!ep.secrets.empty()) {
         auto sig = req[webhook::signature_header];
-        if (sig.empty() || !webhook::verify(ep.secrets, body, sig)) {
+        if (sig.empty() || !webhook::verify(route.keys, body, sig)) {
             m->unauthorized.inc();
             log::warn("delivery.rejected", {{"status", 401},
                                             {"path", ep.path},

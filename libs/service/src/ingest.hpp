@@ -9,19 +9,25 @@
 #include "spacehook/store/queue.hpp"
 #include "spacehook/rules/matcher.hpp"
 #include "spacehook/webhook/envelope.hpp"
+#include "spacehook/webhook/signature.hpp"
 
 #include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 namespace spacehook::service {
 
 // What a delivery is checked and routed against; replaced as a whole on reload.
 struct routing {
     std::shared_ptr<const config::settings> settings;
-    std::unordered_map<std::string, const config::webhook_endpoint*> endpoints;  // by path
+    struct endpoint {
+        const config::webhook_endpoint* config;
+        std::vector<webhook::hmac_key> keys;  // its secrets, prepared once
+    };
+    std::unordered_map<std::string, endpoint> endpoints;  // by path
     // Rules whose trigger and payload-only filters match the envelope (stage 1 of rule matching).
     std::shared_ptr<const rules::matcher> matcher;
 };
@@ -68,7 +74,7 @@ struct front_door {
     awaitable<http::response> handle(http::request& req);
 
 private:
-    awaitable<http::response> ingest(http::request& req, const routing& r, const config::webhook_endpoint& ep);
+    awaitable<http::response> ingest(http::request& req, const routing& r, const routing::endpoint& route);
     awaitable<http::response> readyz(http::request& req);
 };
 
