@@ -96,13 +96,17 @@ std::vector<event_record> list_events(database& db, const event_filter& f) {
 }
 
 std::optional<event_record> get_event(database& db, std::int64_t id) {
-    auto st = db.prepare(
+    // Every job's attempt reads its event: prepared once per connection.
+    static constexpr std::string_view sql =
         "SELECT e.id, e.webhook_id, e.event_id, e.trigger, e.path, e.received_at, e.body, "
-        "(SELECT count(*) FROM jobs j WHERE j.event_row = e.id), e.source FROM events e WHERE e.id = ?1");
+        "(SELECT count(*) FROM jobs j WHERE j.event_row = e.id), e.source FROM events e WHERE e.id = ?1";
+    auto& st = db.cached(sql);
     st.bind(1, id);
     if (!st.step()) return std::nullopt;
-    return event_record{st.int64(0), st.text(1), st.text(2), st.text(3), st.text(4), st.int64(5), st.text(6),
-                        static_cast<int>(st.int64(7)), st.text(8)};
+    event_record r{st.int64(0), st.text(1), st.text(2), st.text(3), st.text(4), st.int64(5), st.text(6),
+                   static_cast<int>(st.int64(7)), st.text(8)};
+    st.reset();
+    return r;
 }
 
 }  // namespace spacehook::store

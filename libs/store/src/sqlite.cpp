@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <mutex>
+
 #include <fmt/format.h>
 
 namespace spacehook::store {
@@ -88,6 +90,11 @@ std::optional<std::int64_t> statement::opt_int64(int col) const {
 bool statement::is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 
 database::database(const std::string& path, open_options opt) : path_(path) {
+    // SQLite's memory statistics (sqlite3_status) take one process-wide mutex on every allocation and free, which
+    // the writer and the worker threads' read connections then contend for. Nothing reads those statistics.
+    // It can only be set before the library initializes, which the first open does.
+    static std::once_flag memstatus_off;
+    std::call_once(memstatus_off, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
     int flags = SQLITE_OPEN_NOMUTEX;
     flags |= opt.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
     if (!opt.read_only && opt.create) flags |= SQLITE_OPEN_CREATE;

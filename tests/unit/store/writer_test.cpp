@@ -5,6 +5,8 @@
 #include "deliveries.hpp"
 #include "test_support.hpp"
 
+#include <sqlite3.h>
+
 #include <boost/asio/io_context.hpp>
 
 #include <doctest/doctest.h>
@@ -36,11 +38,41 @@ TEST_SUITE("store writer") {
         { store::writer w({.path = path}); }
         store::database db(path);
         CHECK(count(db, "SELECT count(*) FROM schema_migrations") == static_cast<std::int64_t>(store::builtin_migrations().size()));
-        CHECK(store::builtin_migrations().size() == 3);
+        CHECK(store::builtin_migrations().size() == 4);
         CHECK(count(db, "SELECT count(*) FROM sqlite_master WHERE name IN ('events','jobs','job_steps')") == 3);
         auto st = db.prepare("PRAGMA journal_mode");
         st.step();
         CHECK(st.text(0) == "wal");
+    }
+
+    TEST_CASE("the writer's statements build no temporary b-tree per execution (IN lists, CHECK constraints)") {
+        test::temp_dir dir;
+        store::writer w({.path = dir.file("a.db")});
+        w.run_sync([&](store::database& db) {
+            // A job's whole life on the writer's connection: ingest, lease with its steps, step transitions, outcome.
+            auto ins = store::insert_delivery(db, make_delivery("1", {"r1"}));
+            REQUIRE(ins.jobs_created == 1);
+            auto j = store::lease_next(db, 1000, 60000);
+            REQUIRE(j);
+            store::ensure_steps(db, j->id, {"move", "notify"}, 1000);
+            const auto l = store::lease_of(*j);
+            CHECK(store::start_step(db, l, 0, "", 1001));
+            CHECK(store::finish_step(db, l, {0, store::step_state::done, "moved"}, 1002));
+            CHECK(store::finish_job(db, l, {store::job_state::succeeded, std::nullopt, 0, std::nullopt}, 1003));
+            CHECK(store::next_due(db) == std::nullopt);
+            int checked = 0;
+            for (auto* s = sqlite3_next_stmt(db.handle(), nullptr); s; s = sqlite3_next_stmt(db.handle(), s)) {
+                const std::string sql = sqlite3_sql(s);
+                if (sql.rfind("EXPLAIN", 0) == 0) continue;
+                auto ex = db.prepare("EXPLAIN " + sql);
+                bool ephemeral = false;
+                while (ex.step()) ephemeral |= ex.text(1) == "OpenEphemeral";
+                INFO(sql);
+                CHECK_FALSE(ephemeral);
+                ++checked;
+            }
+            CHECK(checked >= 8);
+        });
     }
 
     TEST_CASE("a duplicate delivery stores nothing new") {
