@@ -289,7 +289,7 @@ plan_report explain_store_queries(const std::string& path, generator& gen) {
                 scans_jobs = true;
         }
         std::string verdict;
-        if (sql.find("SET state = 'running'") != std::string::npos) {
+        if (sql.find("INDEXED BY jobs_due") != std::string::npos && sql.find("ORDER BY j.run_at") != std::string::npos) {
             r.lease_ordered = uses_due && !temp_sort && !scans_jobs;
             verdict = r.lease_ordered ? "lease: walks jobs_due in run_at order and stops at the first leasable job"
                                       : "lease: does NOT walk jobs_due in order: it reads every candidate row, then sorts";
@@ -807,6 +807,11 @@ int main(int argc, char** argv) {
                    done(r.hot), fmt_dist(r.hot.stmt_us), done(r.blocked), fmt_dist(r.blocked.stmt_us),
                    fmt_dist(r.spread.finish_us), fmt_us(r.count_by_state_us), fmt_us(r.next_due_us), fmt_bytes(r.bytes_end));
     }
+    // One line per size for bench/run-all: p50s in µs.
+    for (const auto& r : results)
+        fmt::print("result n={} insert_p50_us={:.0f} lease_p50_us={:.0f} leasing_deliveries_per_s={:.0f} ordered={}\n", r.n,
+                   r.enq.insert_us.p50, r.spread.stmt_us.p50,
+                   static_cast<double>(r.enq_leasing.count) / r.enq_leasing.seconds, r.lease_ordered ? 1 : 0);
     fmt::print("\ntotal {:.0f} s\n", s_since(started));
     return 0;
 }

@@ -22,6 +22,7 @@
 // `result key=value ...` for bench/run-all.
 #include "spacehook/core/asio.hpp"
 #include "spacehook/core/log.hpp"
+#include "spacehook/core/thread_name.hpp"
 #include "spacehook/rules/matcher.hpp"
 #include "spacehook/service/app.hpp"
 #include "spacehook/service/database.hpp"
@@ -48,8 +49,12 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -182,6 +187,34 @@ void prefill(const config::settings& s, int n) {
     if (!fut.get()) std::exit(1);
 }
 
+// Every thread's CPU seconds so far (user, system), by thread id (from /proc/self/task), with its name.
+struct thread_cpu {
+    std::string name;
+    double user = 0, system = 0;
+};
+std::map<int, thread_cpu> threads_cpu() {
+    std::map<int, thread_cpu> out;
+    const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+    for (const auto& e : std::filesystem::directory_iterator("/proc/self/task")) {
+        std::ifstream stat(e.path() / "stat");
+        std::string line;
+        std::getline(stat, line);
+        const auto close = line.rfind(')');
+        if (close == std::string::npos) continue;
+        std::istringstream rest(line.substr(close + 2));
+        std::string field;
+        unsigned long utime = 0, stime = 0;
+        for (int i = 3; i <= 15 && rest >> field; ++i) {
+            if (i == 14) utime = std::stoul(field);
+            if (i == 15) stime = std::stoul(field);
+        }
+        const auto open = line.find('(');
+        out[std::stoi(e.path().filename().string())] = {line.substr(open + 1, close - open - 1),
+                                                        static_cast<double>(utime) / tick, static_cast<double>(stime) / tick};
+    }
+    return out;
+}
+
 double percentile(std::vector<std::int64_t>& v, double p) {
     if (v.empty()) return 0;
     std::sort(v.begin(), v.end());
@@ -208,7 +241,10 @@ int main(int argc, char** argv) {
     so.max_concurrent_deliveries = 64;
     so.request_log_limit = static_cast<std::size_t>(o.events) * 8 + 100;
     sim::docspace_sim ds(io, so);
-    std::thread sim_thread([&] { io.run(); });
+    std::thread sim_thread([&] {
+        name_this_thread("simulator");
+        io.run();
+    });
 
     auto user = ds.add_user({.first_name = "Clara", .last_name = "Client", .email = "c@example.com"});
     auto bot = ds.add_user({.first_name = "Bot", .last_name = "", .email = "bot@example.com"});
@@ -265,6 +301,8 @@ int main(int argc, char** argv) {
         return out;
     };
 
+    const bool show_threads = std::getenv("E2E_THREADS") != nullptr;  // per-thread CPU, to see where it goes
+    const auto threads0 = threads_cpu();
     const double cpu0 = process_cpu_seconds();
     const double sim_cpu0 = thread_cpu_seconds(sim_thread.native_handle());
     const double main_cpu0 = thread_cpu_seconds(pthread_self());
@@ -278,13 +316,33 @@ int main(int argc, char** argv) {
             ds.upload(user, 86193, fmt::format("invoice-{:06}.pdf", i), false);
         }
     }
-    std::int64_t done = 0;
-    while (true) {
-        auto c = count();
-        done = c[store::job_state::succeeded] + c[store::job_state::dead] + c[store::job_state::skipped];
-        if (done >= o.events) break;
-        if (std::chrono::steady_clock::now() - t0 > std::chrono::minutes(5)) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    // Until every event's job exists (ids count from 1 in a new database) and none is left to run: two index
+    // look-ups every 10 ms, on one connection, so that this thread takes little of the CPU it shares.
+    {
+        const std::string sql =
+            "SELECT (SELECT coalesce(max(id), 0) FROM jobs), "
+            "(SELECT count(*) FROM jobs WHERE state IN ('queued', 'retrying', 'running'))";
+        std::optional<store::database> db;
+        std::optional<store::pg::connection> conn;
+        auto finished = [&]() {
+            std::int64_t made = 0, active = 0;
+            if (o.pg_url.empty()) {
+                if (!db) db.emplace(s.database.path, store::open_options{.read_only = true});
+                auto& st = db->cached(sql);
+                st.step();
+                made = st.int64(0);
+                active = st.int64(1);
+                st.reset();
+            } else {
+                if (!conn) conn.emplace(o.pg_url);
+                auto r = conn->exec(sql);
+                made = r.int64(0, 0);
+                active = r.int64(0, 1);
+            }
+            return made >= o.events && active == 0;
+        };
+        while (!finished() && std::chrono::steady_clock::now() - t0 < std::chrono::minutes(5))
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double sim_cpu = thread_cpu_seconds(sim_thread.native_handle()) - sim_cpu0;
@@ -292,6 +350,7 @@ int main(int argc, char** argv) {
     const double own_cpu = process_cpu_seconds() - cpu0 - sim_cpu - main_cpu;
 
     auto c = count();
+    const std::int64_t done = c[store::job_state::succeeded] + c[store::job_state::dead] + c[store::job_state::skipped];
     const std::size_t calls = ds.requests().size();
     auto lat = noop ? std::vector<std::int64_t>{} : latencies();
     const double p50 = percentile(lat, 0.50), p99 = percentile(lat, 0.99), pmax = lat.empty() ? 0 : lat.back();
@@ -316,6 +375,12 @@ int main(int argc, char** argv) {
                 "calls_per_event=%.2f done=%lld\n",
                 o.rule.c_str(), o.rate, o.events, o.events / secs, per_event_us, p50, p99, calls_per_event,
                 static_cast<long long>(done));
+    if (show_threads)
+        for (const auto& [tid, t] : threads_cpu()) {
+            const auto before = threads0.count(tid) ? threads0.at(tid) : thread_cpu{};
+            const double user = t.user - before.user, system = t.system - before.system;
+            if (user + system >= 0.01) std::printf("thread %d %s: user %.2f s, system %.2f s\n", tid, t.name.c_str(), user, system);
+        }
     for (auto& a : apps) a->stop();
     for (auto& a : apps) a->wait();
     asio::post(io, [&] { ds.stop(); });
