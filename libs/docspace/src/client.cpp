@@ -171,14 +171,15 @@ microseconds client::first_poll(milliseconds poll_interval) const {
     return std::clamp(first_poll_, min_first_poll(ceiling), ceiling);
 }
 
-awaitable<outcome<fileop_result>> client::await_fileop(fileop op, milliseconds poll_interval, milliseconds deadline) {
+awaitable<outcome<fileop_result>> client::await_fileop(fileop op, milliseconds poll_interval, milliseconds deadline,
+                                                       bool fresh) {
     const auto until = steady::now() + deadline;
     fileop_result result;
     result.op = std::move(op);
 
     const auto ceiling = std::chrono::duration_cast<microseconds>(std::clamp(poll_interval, milliseconds(1), max_poll_interval));
     microseconds interval = first_poll(poll_interval);
-    bool first = true;
+    bool learn = fresh;  // the first poll of an operation just started, if it gets an answer, teaches the estimate
     asio::steady_timer timer(ex_);
     while (!result.op.finished) {
         const auto now = steady::now();
@@ -186,7 +187,8 @@ awaitable<outcome<fileop_result>> client::await_fileop(fileop op, milliseconds p
             result.timed_out = true;
             co_return result;
         }
-        timer.expires_after(std::min<steady::duration>(interval, until - now));
+        const auto wait = std::min<steady::duration>(interval, until - now);
+        timer.expires_after(wait);
         auto [ec] = co_await timer.async_wait(tuple_awaitable);
         if (ec) {
             api_error e;
@@ -194,18 +196,19 @@ awaitable<outcome<fileop_result>> client::await_fileop(fileop op, milliseconds p
             e.message = "cancelled while waiting for fileop";
             co_return e;
         }
-        const auto waited = interval;
+        const auto waited = std::chrono::duration_cast<microseconds>(wait);
         interval = std::min<microseconds>(interval * 2, max_poll_interval);
 
         auto status = co_await fileop_status(result.op.id);
         if (!status) {
             if (!status.error().transient()) co_return status.error();
-            if (auto ra = status.error().retry_after_ms)
-                interval = std::max<microseconds>(interval, milliseconds(*ra));
+            if (auto ra = status.error().retry_after_ms)  // (a day at most: the deadline bounds the wait anyway)
+                interval = std::max<microseconds>(interval, milliseconds(std::min<std::int64_t>(*ra, 86'400'000)));
+            learn = false;  // the next answer comes after a wait the estimate did not choose
             continue;
         }
-        if (first) {  // what this operation says about the next one's first poll
-            first = false;
+        if (learn) {  // what this operation says about the next one's first poll
+            learn = false;
             const bool done = !status->has_value() || (*status)->finished;
             if (!done) missed_first_poll_ = true;
             first_poll_ = done ? std::max(min_first_poll(ceiling), waited * (missed_first_poll_ ? 49 : 45) / 50)
@@ -227,7 +230,7 @@ awaitable<outcome<fileop_result>> client::run_fileop(fileop_kind kind, entry_id 
     auto started = co_await start_fileop(kind, std::move(file_id), std::move(dest_folder), on_conflict);
     if (!started) co_return started.error();
     auto r = co_await await_fileop(std::move(started).value(), poll_interval,
-                                   std::chrono::duration_cast<milliseconds>(until - steady::now()));
+                                   std::chrono::duration_cast<milliseconds>(until - steady::now()), true);
     if (r && r->timed_out) {
         api_error e;
         e.endpoint = "files.fileops.status";

@@ -101,12 +101,15 @@ std::optional<event_record> get_event(database& db, std::int64_t id) {
         "SELECT e.id, e.webhook_id, e.event_id, e.trigger, e.path, e.received_at, e.body, "
         "(SELECT count(*) FROM jobs j WHERE j.event_row = e.id), e.source FROM events e WHERE e.id = ?1";
     auto& st = db.cached(sql);
+    // Reset however this ends: a statement left on its row would hold the read connection's snapshot open.
+    struct reset_at_exit {
+        statement& s;
+        ~reset_at_exit() { s.reset(); }
+    } guard{st};
     st.bind(1, id);
     if (!st.step()) return std::nullopt;
-    event_record r{st.int64(0), st.text(1), st.text(2), st.text(3), st.text(4), st.int64(5), st.text(6),
-                   static_cast<int>(st.int64(7)), st.text(8)};
-    st.reset();
-    return r;
+    return event_record{st.int64(0), st.text(1), st.text(2), st.text(3), st.text(4), st.int64(5), st.text(6),
+                        static_cast<int>(st.int64(7)), st.text(8)};
 }
 
 }  // namespace spacehook::store

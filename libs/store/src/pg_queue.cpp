@@ -305,7 +305,7 @@ public:
             if (auto n = names(*f.leased); !n.empty()) f.steps = pgstore::ensure_steps(c, f.leased->id, n, f.at);
             return f;
         };
-        auto r = co_await run<lease_found>(std::move(task), options_.deadline, durability::lazy);
+        auto r = co_await run<lease_found>(std::move(task), options_.deadline);
         co_return r;
     }
 
@@ -317,7 +317,7 @@ public:
 
     awaitable<result<bool>> extend_lease(lease l, std::int64_t lease_until) override {
         auto task = [l, lease_until](pg::connection& c) { return pgstore::extend_lease(c, l, lease_until, clock::now_ms()); };
-        auto r = co_await run<bool>(std::move(task), options_.deadline, durability::lazy);
+        auto r = co_await run<bool>(std::move(task), options_.deadline);
         co_return r;
     }
 
@@ -337,7 +337,7 @@ public:
 
     awaitable<result<bool>> finish_step(lease l, const step_end& end) override {
         auto task = [l, end](pg::connection& c) { return pgstore::finish_step(c, l, end, clock::now_ms()); };
-        auto r = co_await run<bool>(std::move(task), options_.deadline, end.durable ? durability::synced : durability::lazy);
+        auto r = co_await run<bool>(std::move(task), options_.deadline);
         co_return r;
     }
 

@@ -34,9 +34,9 @@ writer::writer(writer_options options) : options_(std::move(options)) {
     // change (SQLite 3.40 evaluates an IN list of three or more constants that way): a third of the writer's
     // instructions per job. The writer only writes the store's own constants (to_string of its enums), so it skips
     // them; every other connection (the CLI, an operator's sqlite3 shell) still has them checked.
-    db_->exec("PRAGMA ignore_check_constraints=ON");
-    auto applied = migrate(*db_);
+    auto applied = migrate(*db_);  // (migrations run with the checks on)
     for (const auto& name : applied) log::info("store.migrated", {{"migration", name}, {"database", options_.path}});
+    db_->exec("PRAGMA ignore_check_constraints=ON");
     thread_ = std::thread([this] {
         name_this_thread("sh-writer");
         loop();

@@ -88,6 +88,7 @@ hmac_key::hmac_key(std::string_view secret) : s_(std::make_unique<states>()) {
         auto h = sha256(secret);
         if (!h) throw std::runtime_error("SHA-256 failed");
         std::copy(h->begin(), h->end(), k.begin());
+        OPENSSL_cleanse(h->data(), h->size());
     } else {
         std::copy(secret.begin(), secret.end(), k.begin());
     }

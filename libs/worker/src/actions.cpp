@@ -118,8 +118,9 @@ docspace::api_error wait_error(std::string message) {
 
 // Polls `op` until it is finished or vanished, up to `limit`, renewing the job's lease as it goes (a move may
 // take longer than workers.lease_ms). A report another worker's poll consumed is taken from docspace_reads.
+// `fresh`: `op` was started just now (its first poll teaches the client's first-poll estimate).
 awaitable<docspace::outcome<docspace::fileop_result>> await_op(step_env& env, docspace::fileop op,
-                                                               std::chrono::milliseconds limit) {
+                                                               std::chrono::milliseconds limit, bool fresh = false) {
     const auto& ds = env.rt.settings->docspace;
     const auto lease_ms = env.rt.settings->workers.lease_ms;
     const auto poll = std::chrono::milliseconds(ds.poll_interval_ms);
@@ -128,7 +129,8 @@ awaitable<docspace::outcome<docspace::fileop_result>> await_op(step_env& env, do
     for (;;) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
         auto r = co_await env.docspace.client().await_fileop(std::move(op), poll,
-                                                             std::min(left, std::chrono::milliseconds(lease_ms / 3)));
+                                                             std::min(left, std::chrono::milliseconds(lease_ms / 3)), fresh);
+        fresh = false;
         if (r && r->vanished)
             if (auto kept = env.docspace.take_report(id)) {
                 r->op = std::move(*kept);
@@ -252,7 +254,7 @@ awaitable<result> run_fileop(step_env& env, store::step& st, const rules::action
         if (!noted_op) co_return env.lease.ended();
         st.operation = op->id;
     }
-    auto r = co_await await_op(env, std::move(*op), limit);
+    auto r = co_await await_op(env, std::move(*op), limit, true);
     if (!r) co_return from_api(r.error());
     if (r->vanished) {
         if (!is_move) co_return retry("the copy operation vanished before it reported its result");

@@ -130,6 +130,7 @@ struct pool::impl : std::enable_shared_from_this<impl> {
                 wake_pending = false;
                 continue;
             }
+            if (stopping.load()) break;
             // Idle until the next job is due, a wake(), or a 1 s poll (jobs retried from the CLI).
             // next_due also counts jobs waiting behind an unfinished job of their file. One that was due at
             // the lease yet not leased is such a follower: it becomes leasable when its file's job finishes

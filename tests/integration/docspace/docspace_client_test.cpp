@@ -365,6 +365,40 @@ TEST_CASE("the first poll learns how long operations take: one status call each,
     CHECK(calls <= 26);  // a few first polls may come too early: that is how the estimate stays near the operation's time
 }
 
+TEST_CASE("only an answered first poll of a fresh operation teaches the first-poll estimate") {
+    sim::sim_options o;
+    o.fileop_delay = 20ms;
+    fixture f(o);
+    constexpr auto poll_interval = 300ms;
+    SUBCASE("a wait for an operation started elsewhere (a resumed step) is not fresh") {
+        auto r = f.run([&]() -> awaitable<outcome<fileop_result>> {
+            auto op = co_await f.api.start_fileop(fileop_kind::move, "8421", "654321", docspace::conflict::skip);
+            if (!op) co_return op.error();
+            auto waited = co_await f.api.await_fileop(std::move(*op), poll_interval, 10s);
+            co_return waited;
+        });
+        REQUIRE(r.has_value());
+        CHECK(r->op.finished);
+        CHECK(f.api.first_poll(poll_interval) == poll_interval);
+    }
+    SUBCASE("a first poll that failed (503) makes the next answer come after a wait the estimate did not choose") {
+        f.sim.fail_next("GET", "/api/2.0/files/fileops", 503, 1);
+        auto r = f.run([&]() -> awaitable<outcome<fileop_result>> {
+            co_return co_await f.api.run_fileop(fileop_kind::move, "8421", "654321", docspace::conflict::skip, poll_interval, 10s);
+        });
+        REQUIRE(r.has_value());
+        CHECK(r->op.finished);
+        CHECK(f.api.first_poll(poll_interval) == poll_interval);
+    }
+    SUBCASE("a fresh operation's answered first poll does") {
+        auto r = f.run([&]() -> awaitable<outcome<fileop_result>> {
+            co_return co_await f.api.run_fileop(fileop_kind::move, "8421", "654321", docspace::conflict::skip, poll_interval, 10s);
+        });
+        REQUIRE(r.has_value());
+        CHECK(f.api.first_poll(poll_interval) < poll_interval);
+    }
+}
+
 TEST_CASE("run_fileop polls through a transient failure") {
     fixture f;
     f.sim.fail_next("GET", "/api/2.0/files/fileops", 503, 2);

@@ -73,8 +73,10 @@ public:
     // early, so that a new client, which starts at poll_interval, comes down to a 20 ms operation within about 30
     // operations). It settles where about 19 of 20 operations have finished at the first poll: one status call per
     // operation, and a 20 ms move waits tens of ms, not poll_interval. Its floor is 5 ms.
+    // `fresh`: the operation was started just now (not resumed, not a later wait for the same one); only then
+    // does its first poll, when it gets an answer, teach the estimate.
     awaitable<outcome<fileop_result>> await_fileop(fileop op, std::chrono::milliseconds poll_interval,
-                                                   std::chrono::milliseconds deadline);
+                                                   std::chrono::milliseconds deadline, bool fresh = false);
     // The wait before await_fileop's first poll, for a configured poll_interval (see await_fileop).
     std::chrono::microseconds first_poll(std::chrono::milliseconds poll_interval) const;
     // start_fileop, then fileop_status every poll_interval (doubling, at most 4 s) until the op is finished

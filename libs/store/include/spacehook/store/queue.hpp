@@ -17,6 +17,10 @@
 //   fileops id (a resumed step waits for its user's unfinished operations without it), the end of a step whose
 //   effect a resumed attempt can see in DocSpace. What guards against doing something twice is synced: a
 //   delivery before its 200, a step's start before its effect, a notification's end, a job's outcome.
+//   SQLite only: there a power loss takes the process, and the leases it held, with it. A PostgreSQL server can
+//   crash or fail over while this process runs on: a lost lease would let the job be leased again under the same
+//   (id, attempts) while its first holder still works, so on PostgreSQL a lease, its extension and a step's end
+//   are synced too, and only what a running holder never relies on is lazy.
 #ifndef SPACEHOOK_STORE_QUEUE_HPP
 #define SPACEHOOK_STORE_QUEUE_HPP
 
@@ -91,14 +95,14 @@ public:
     // ---- jobs (the worker pool) ----
     // The action names of a leased job's rule, for its step rows; empty when the rule is unknown.
     using step_names = std::function<std::vector<std::string>(const job&)>;
-    virtual awaitable<result<lease_found>> lease_next(std::int64_t lease_ms, step_names names) = 0;  // lazy
+    virtual awaitable<result<lease_found>> lease_next(std::int64_t lease_ms, step_names names) = 0;  // lazy (SQLite)
     virtual awaitable<result<std::vector<step>>> ensure_steps(std::int64_t job_id,
                                                              const std::vector<std::string>& names) = 0;  // lazy
     // Transitions of a leased job: true when done, false when the lease is no longer held (jobs.hpp).
-    virtual awaitable<result<bool>> extend_lease(lease l, std::int64_t lease_until) = 0;  // lazy
+    virtual awaitable<result<bool>> extend_lease(lease l, std::int64_t lease_until) = 0;  // lazy (SQLite)
     virtual awaitable<result<bool>> start_step(lease l, int idx, const std::string& note) = 0;
     virtual awaitable<result<bool>> set_step_operation(lease l, int idx, const std::string& operation) = 0;  // lazy
-    virtual awaitable<result<bool>> finish_step(lease l, const step_end& end) = 0;  // lazy unless end.durable
+    virtual awaitable<result<bool>> finish_step(lease l, const step_end& end) = 0;  // lazy unless end.durable (SQLite)
     virtual awaitable<result<bool>> finish_job(lease l, const job_end& end) = 0;
     virtual awaitable<result<bool>> release_job(lease l) = 0;  // lazy
     // Expired leases become due again (or dead); returns how many.
