@@ -22,14 +22,15 @@ RUN cmake --preset release -DBUILD_TESTING=OFF \
  && cmake --build --preset release -j "$(nproc)" --target spacehook \
  && strip build/release/apps/spacehook/spacehook \
  && build/release/apps/spacehook/spacehook --version \
- && bash scripts/runtime-root.sh build/release/apps/spacehook/spacehook runtime-root
+ && bash scripts/runtime-root.sh build/release/apps/spacehook/spacehook runtime
 
 # ---- runtime: an empty image with only what scripts/runtime-root.sh collected: the binary, the shared libraries
 # it links and the loader, the CA bundle, and passwd/group entries for the non-root user (about 27 MB) ----
 FROM scratch AS runtime
-COPY --from=build /src/runtime-root/ /
-# A fixed numeric uid/gid so that Kubernetes' runAsNonRoot can verify it and volume ownership is predictable.
-COPY --from=build --chown=10001:10001 /src/runtime-root/var/lib/spacehook /var/lib/spacehook
+COPY --from=build /src/runtime/root/ /
+# The volume's directory, created by this COPY and so owned by the user (0750). A fixed numeric uid/gid so that
+# Kubernetes' runAsNonRoot can verify it and volume ownership is predictable.
+COPY --from=build --chown=10001:10001 /src/runtime/volume /var/lib/spacehook
 ENV PATH=/usr/local/bin
 ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
 # A starting point that reads its secrets from the environment; mount your own over it.

@@ -373,10 +373,16 @@ do_copy() {
       [[ $s == . || $s == ./ ]] && src=$REPO
     fi
     [[ -e $src ]] || die "$CUR_LINE: COPY source $s does not exist"
+    local existed=0 e
+    [[ -e $target ]] && existed=1
     copy_into "$src" "$target" "$into"
-    if [[ -n $owner ]]; then  # --chown: what this source became, owned by uid:gid (numeric only)
+    if [[ -n $owner ]]; then  # --chown=uid:gid (numeric only): what this COPY created, as Docker does it
       [[ $owner =~ ^[0-9]+:[0-9]+$ ]] || die "$CUR_LINE: COPY --chown=$owner: only numeric uid:gid is supported by this test"
-      if [[ -d $src ]]; then chown -R "$owner" "$target"
+      if [[ -d $src ]] && ((existed)); then  # an existing destination keeps its owner and mode; its new entries get it
+        for e in "$src"/* "$src"/.[!.]*; do [[ -e $e ]] && chown -R "$owner" "$target/$(basename "$e")"; done
+      elif [[ -d $src ]]; then
+        chown -R "$owner" "$target"
+        chmod --reference="$src" "$target"
       elif ((into)); then chown "$owner" "$target/$(basename "$src")"
       else chown "$owner" "$target"; fi
     fi
