@@ -118,12 +118,7 @@ struct world {
         // As app.cpp wires it (make_routing and app::impl::start).
         writer = std::make_unique<store::writer>(
             store::writer_options{.path = settings.database.path, .busy_timeout_ms = settings.database.busy_timeout_ms});
-        auto shared = std::make_shared<const config::settings>(settings);
-        auto r = std::make_shared<service::routing>();
-        r->settings = shared;
-        for (const auto& ep : shared->webhooks) r->endpoints.emplace(ep.path, &ep);
-        r->matcher = std::make_shared<const rules::matcher>(shared->rules);
-        door.routes.store(r);
+        door.routes.store(service::make_routing(std::make_shared<const config::settings>(settings)));
         queue = store::make_sqlite_queue(*writer);
         door.queue = queue.get();
         door.registry = &registry;

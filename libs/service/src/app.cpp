@@ -61,18 +61,6 @@ private:
     int fd_ = -1;
 };
 
-std::shared_ptr<const routing> make_routing(std::shared_ptr<const config::settings> s) {
-    auto r = std::make_shared<routing>();
-    r->settings = s;
-    for (const auto& ep : s->webhooks) {
-        routing::endpoint e{&ep, {}};
-        for (const auto& secret : ep.secrets) e.keys.emplace_back(secret);
-        r->endpoints.emplace(ep.path, std::move(e));
-    }
-    r->matcher = std::make_shared<const rules::matcher>(s->rules);
-    return r;
-}
-
 // Settings read once at start: a reload that changes them says so instead of ignoring them silently.
 std::vector<std::string> restart_needed(const config::settings& cur, const config::settings& next) {
     std::vector<std::string> out;

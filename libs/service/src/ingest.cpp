@@ -52,6 +52,18 @@ std::string_view path_of(std::string_view target) {
 }
 }  // namespace
 
+std::shared_ptr<const routing> make_routing(std::shared_ptr<const config::settings> s) {
+    auto r = std::make_shared<routing>();
+    r->settings = s;
+    for (const auto& ep : s->webhooks) {
+        routing::endpoint e{&ep, {}};
+        for (const auto& secret : ep.secrets) e.keys.emplace_back(secret);
+        r->endpoints.emplace(ep.path, std::move(e));
+    }
+    r->matcher = std::make_shared<const rules::matcher>(s->rules);
+    return r;
+}
+
 front_metrics::front_metrics(metrics::registry& r)
     : accepted(delivery_counter(r, "accepted")),
       duplicate(delivery_counter(r, "duplicate")),

@@ -32,6 +32,9 @@ struct routing {
     std::shared_ptr<const rules::matcher> matcher;
 };
 
+// The routing of a configuration: its endpoints by path with their secrets prepared, and its rules' matcher.
+std::shared_ptr<const routing> make_routing(std::shared_ptr<const config::settings> s);
+
 // Metric series the front door updates, looked up once.
 struct front_metrics {
     explicit front_metrics(metrics::registry& r);

@@ -10,6 +10,7 @@
 
 #include <sys/resource.h>
 
+#include <array>
 #include <atomic>
 #include <csignal>
 #include <thread>
@@ -185,6 +186,43 @@ TEST_SUITE("ingest") {
         auto metrics = test::request(f.port(), "GET", "/metrics").body;
         CHECK(metrics.find(R"(spacehook_deliveries_total{result="unavailable"} )") != std::string::npos);
         CHECK(metrics.find(R"(spacehook_deliveries_total{result="unavailable"} 0)") == std::string::npos);
+    }
+
+    TEST_CASE("an answer's bytes: status line, one field per line, a blank line, exactly Content-Length bytes of body") {
+        service_fixture f;
+        // Reads everything the server sends until it closes (each request asks it to).
+        auto exchange = [&](const std::string& request) {
+            boost::asio::io_context io;
+            boost::asio::ip::tcp::socket sock(io);
+            sock.connect({boost::asio::ip::make_address("127.0.0.1"), f.port()});
+            boost::asio::write(sock, boost::asio::buffer(request));
+            std::string got;
+            boost::system::error_code ec;
+            std::array<char, 4096> buf;
+            while (!ec) got.append(buf.data(), sock.read_some(boost::asio::buffer(buf), ec));
+            return got;
+        };
+        const std::string body = R"({"status":"ok"})";
+        for (const auto& [request, status_line] :
+             {std::pair<std::string, std::string>{"GET /healthz HTTP/1.0\r\n\r\n", "HTTP/1.0 200 OK\r\n"},
+              {"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "HTTP/1.1 200 OK\r\n"}}) {
+            const auto got = exchange(request);
+            INFO(got);
+            REQUIRE(got.starts_with(status_line));
+            const auto end = got.find("\r\n\r\n");
+            REQUIRE(end != std::string::npos);
+            CHECK(got.substr(end + 4) == body);
+            const auto fields = got.substr(status_line.size(), end + 2 - status_line.size());
+            CHECK(fields.find("Content-Length: 15\r\n") != std::string::npos);
+            CHECK(fields.find("Content-Type: application/json\r\n") != std::string::npos);
+            for (std::size_t pos = 0; pos < fields.size();) {  // every line is "Name: value"
+                const auto eol = fields.find("\r\n", pos);
+                REQUIRE(eol != std::string::npos);
+                CHECK(fields.substr(pos, eol - pos).find(": ") != std::string::npos);
+                pos = eol + 2;
+            }
+            if (status_line.starts_with("HTTP/1.1")) CHECK(fields.find("Connection: close\r\n") != std::string::npos);
+        }
     }
 
     TEST_CASE("probes: HEAD and GET on the webhook path, healthz, readyz, 404, 405") {
