@@ -161,12 +161,16 @@ awaitable<outcome<std::vector<fileop>>> client::my_fileops() {
 }
 
 namespace {
-// The estimate's floor: 5 ms, or poll_interval when that is shorter.
+// The estimate's ceiling: poll_interval, kept within 1 ms .. 4 s.
+microseconds first_poll_ceiling(milliseconds poll_interval) {
+    return std::chrono::duration_cast<microseconds>(std::clamp(poll_interval, milliseconds(1), max_poll_interval));
+}
+// The estimate's floor: 5 ms, or the ceiling when that is shorter.
 microseconds min_first_poll(microseconds ceiling) { return std::min<microseconds>(ceiling, milliseconds(5)); }
 }  // namespace
 
 microseconds client::first_poll(milliseconds poll_interval) const {
-    const auto ceiling = std::chrono::duration_cast<microseconds>(std::clamp(poll_interval, milliseconds(1), max_poll_interval));
+    const auto ceiling = first_poll_ceiling(poll_interval);
     if (first_poll_.count() == 0) return ceiling;
     return std::clamp(first_poll_, min_first_poll(ceiling), ceiling);
 }
@@ -177,7 +181,7 @@ awaitable<outcome<fileop_result>> client::await_fileop(fileop op, milliseconds p
     fileop_result result;
     result.op = std::move(op);
 
-    const auto ceiling = std::chrono::duration_cast<microseconds>(std::clamp(poll_interval, milliseconds(1), max_poll_interval));
+    const auto ceiling = first_poll_ceiling(poll_interval);
     microseconds interval = first_poll(poll_interval);
     bool learn = fresh;  // the first poll of an operation just started, if it gets an answer, teaches the estimate
     asio::steady_timer timer(ex_);

@@ -30,12 +30,12 @@ writer::writer(writer_options options) : options_(std::move(options)) {
     // 16 MiB of page cache (SQLite's default is 2 MiB): the pages every transition touches (the jobs indexes'
     // right edges, the tables' last pages) stay in memory instead of being read again with pread.
     db_->exec("PRAGMA cache_size=-16384");
+    auto applied = migrate(*db_);  // with the CHECK constraints on
+    for (const auto& name : applied) log::info("store.migrated", {{"migration", name}, {"database", options_.path}});
     // The schema's CHECK (state IN (...seven names...)) constraints cost a temporary b-tree per insert or state
     // change (SQLite 3.40 evaluates an IN list of three or more constants that way): a third of the writer's
     // instructions per job. The writer only writes the store's own constants (to_string of its enums), so it skips
     // them; every other connection (the CLI, an operator's sqlite3 shell) still has them checked.
-    auto applied = migrate(*db_);  // (migrations run with the checks on)
-    for (const auto& name : applied) log::info("store.migrated", {{"migration", name}, {"database", options_.path}});
     db_->exec("PRAGMA ignore_check_constraints=ON");
     thread_ = std::thread([this] {
         name_this_thread("sh-writer");
