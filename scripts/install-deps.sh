@@ -6,7 +6,7 @@ set -euo pipefail
 build_pkgs=(build-essential cmake ccache pkg-config
             libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
             libssl-dev libsqlite3-dev libfmt-dev doctest-dev sqlite3 python3 libpq-dev)
-test_pkgs=(postgresql nginx-light pgbouncer)   # the tests' throwaway PostgreSQL cluster (scripts/pg-test-cluster.sh), load balancer, pooling proxy
+test_pkgs=(postgresql nginx-light pgbouncer chromium chromium-driver)   # the tests' throwaway PostgreSQL cluster (scripts/pg-test-cluster.sh), load balancer, pooling proxy, the admin UI's browser
 fuzz_pkgs=(clang-14 libclang-rt-14-dev)   # libFuzzer + clang's sanitizer runtimes (scripts/fuzz.sh)
 bench_pkgs=(nginx-light wrk)
 

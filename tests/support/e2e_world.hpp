@@ -277,6 +277,10 @@ public:
         namespace json = boost::json;
         json::object root;
         root["server"] = {{"listen", s.server.listen}, {"threads", s.server.threads}};
+        if (!s.server.admin_token.empty()) {
+            root["server"].as_object()["admin_token"] = s.server.admin_token;
+            root["server"].as_object()["admin_session_ms"] = s.server.admin_session_ms;
+        }
         root["database"] = s.database.path;
         root["docspace"] = {{"base_url", s.docspace.base_url},
                             {"api_key", s.docspace.api_key},

@@ -35,6 +35,7 @@ inline pid_t spawn(const std::vector<std::string>& args, const std::string& out,
     posix_spawn_file_actions_addopen(&fa, 0, in.c_str(), O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);  // the test's own sockets stay the test's (webdriver.hpp)
     std::vector<char*> argv;
     std::string bin = spacehook_binary();
     argv.push_back(bin.data());

@@ -19,29 +19,6 @@ std::string join(const std::vector<std::string>& v, std::string_view sep) {
     return out;
 }
 
-std::string describe_filter(const rules::rule_filter& f) {
-    std::vector<std::string> parts;
-    if (f.in_folder) parts.push_back("in_folder " + *f.in_folder);
-    if (f.in_room) parts.push_back("in_room " + *f.in_room);
-    if (f.title) {
-        static constexpr const char* kinds[] = {"prefix", "suffix", "glob", "regex"};
-        parts.push_back(fmt::format("title {} \"{}\"{}", kinds[static_cast<int>(f.title->kind)], f.title->pattern,
-                                    f.title->case_sensitive ? " (case-sensitive)" : ""));
-    }
-    return parts.empty() ? "-" : join(parts, " and ");
-}
-
-std::string describe_action(const rules::action& a) {
-    switch (a.kind) {
-    case rules::action_kind::move:
-    case rules::action_kind::copy:
-        return fmt::format("{} to {} (on conflict {})", rules::to_string(a.kind), a.to_folder, docspace::to_string(a.on_conflict));
-    case rules::action_kind::comment: return fmt::format("comment \"{}\"", a.text);
-    case rules::action_kind::notify: return fmt::format("notify {}", a.channel);
-    }
-    return "?";
-}
-
 }  // namespace
 
 int cmd_check(const argv_t& argv) {
@@ -64,8 +41,8 @@ int cmd_check(const argv_t& argv) {
     out += fmt::format("\n{:<22} {:<30} {:<40} {}\n", "RULE", "ON", "IF", "DO");
     for (const auto& r : s.rules) {
         std::vector<std::string> actions;
-        for (const auto& ac : r.actions) actions.push_back(describe_action(ac));
-        out += fmt::format("{:<22} {:<30} {:<40} {}\n", r.name, join(r.on, ","), describe_filter(r.when),
+        for (const auto& ac : r.actions) actions.push_back(rules::describe(ac));
+        out += fmt::format("{:<22} {:<30} {:<40} {}\n", r.name, join(r.on, ","), rules::describe(r.when),
                            join(actions, "; "));
     }
     auto warnings = config::security_warnings(s);

@@ -6,6 +6,7 @@
 #include "spacehook/service/backfill.hpp"
 #include "spacehook/service/database.hpp"
 #include "spacehook/service/planning.hpp"
+#include "spacehook/service/views.hpp"
 #include "spacehook/store/events.hpp"
 #include "spacehook/store/jobs.hpp"
 #include "spacehook/store/queue.hpp"
@@ -25,19 +26,6 @@ namespace spacehook::cli {
 namespace json = boost::json;
 namespace {
 
-
-json::object event_json(const store::event_record& e, bool with_body) {
-    json::object o{{"id", e.id},
-                   {"webhook_id", e.webhook_id},
-                   {"event_id", e.event_id},
-                   {"trigger", e.trigger},
-                   {"path", e.path},
-                   {"received_at", clock::format_iso(e.received_at)},
-                   {"jobs", e.jobs},
-                   {"source", e.source}};
-    if (with_body) o["body"] = e.body;
-    return o;
-}
 
 // One backfill pass by hand: what DocSpace's delivery log holds that the queue does not.
 int events_backfill(const args& a, const config::settings& settings) {
@@ -113,7 +101,7 @@ int cmd_events(const argv_t& argv) {
         auto events = db->list_events(f);
         if (a.has("json")) {
             json::array arr;
-            for (const auto& e : events) arr.push_back(event_json(e, false));
+            for (const auto& e : events) arr.push_back(service::event_json(e, false));
             print(json::serialize(arr) + "\n");
             return 0;
         }
@@ -130,7 +118,7 @@ int cmd_events(const argv_t& argv) {
         auto e = db->get_event(id);
         if (!e) throw user_error(fmt::format("no event {}", id));
         if (a.has("json")) {
-            print(json::serialize(event_json(*e, true)) + "\n");
+            print(json::serialize(service::event_json(*e, true)) + "\n");
             return 0;
         }
         print(fmt::format("event {}  trigger {}  webhook {}  event id {}\npath {}  received {}  source {}  jobs {}\n\n{}\n",
@@ -140,24 +128,16 @@ int cmd_events(const argv_t& argv) {
     }
     if (sub == "replay") {
         auto id = need_id();
-        auto e = db->get_event(id);
-        if (!e) throw user_error(fmt::format("no event {}", id));
-        if (e->body.empty())
-            throw user_error(fmt::format("event {}: its body was purged by retention; there is nothing to replay", id));
-        auto parsed = webhook::parse_envelope(e->body);
-        if (auto* why = std::get_if<std::string>(&parsed)) throw user_error(fmt::format("event {}: {}", id, *why));
-        const auto& env = std::get<webhook::envelope>(parsed);
-        rules::matcher m(settings.rules);
-        auto planned = service::plan_jobs(m, env);
-        std::vector<std::string> names;
-        for (const auto& p : planned) names.push_back(p.rule);
-        auto c = db->replay_event(id, names, service::file_key_for(env), settings.workers.max_attempts, clock::now_ms());
+        auto r = service::replay_event(*db, settings, id, clock::now_ms());
+        if (r.outcome == service::replay_result::status::no_event) throw user_error(fmt::format("no event {}", id));
+        if (r.outcome == service::replay_result::status::refused) throw user_error(r.why);
+        const auto& c = r.counts;
         if (a.has("json"))
             print(json::serialize(json::object{{"created", c.created}, {"requeued", c.requeued}, {"busy", c.busy}}) + "\n");
         else
             print(fmt::format("event {}: {} rule(s) match; {} job(s) created, {} queued again, {} left alone (still "
                               "pending or running)\n",
-                              id, names.size(), c.created, c.requeued, c.busy));
+                              id, r.rules, c.created, c.requeued, c.busy));
         return 0;
     }
     throw usage_error(fmt::format("unknown events subcommand \"{}\"", sub));

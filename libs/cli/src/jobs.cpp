@@ -2,6 +2,7 @@
 #include "commands.hpp"
 #include "db_commands.hpp"
 #include "spacehook/core/clock.hpp"
+#include "spacehook/service/views.hpp"
 #include "spacehook/store/jobs.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -19,24 +20,6 @@ const char* const usage_states = "queued, running, retrying, succeeded, skipped,
 
 std::string name(store::job_state s) { return std::string(store::to_string(s)); }
 
-json::object job_json(const store::job& j) {
-    json::object o;
-    o["id"] = j.id;
-    o["event_row"] = j.event_row;
-    o["rule"] = j.rule;
-    o["state"] = store::to_string(j.state);
-    o["attempts"] = j.attempts;
-    o["max_attempts"] = j.max_attempts;
-    o["run_at"] = clock::format_iso(j.run_at);
-    o["lease_until"] = j.lease_until ? json::value(clock::format_iso(*j.lease_until)) : json::value(nullptr);
-    o["last_error"] = j.last_error ? json::value(*j.last_error) : json::value(nullptr);
-    o["created_at"] = clock::format_iso(j.created_at);
-    o["updated_at"] = clock::format_iso(j.updated_at);
-    o["file_key"] = j.file_key ? json::value(*j.file_key) : json::value(nullptr);
-    return o;
-}
-
-
 int jobs_list(const args& a, store::admin& db) {
     store::job_filter f;
     if (auto s = a.get("state")) {
@@ -49,7 +32,7 @@ int jobs_list(const args& a, store::admin& db) {
     auto jobs = db.list_jobs(f);
     if (a.has("json")) {
         json::array arr;
-        for (const auto& j : jobs) arr.push_back(job_json(j));
+        for (const auto& j : jobs) arr.push_back(service::job_json(j));
         print(json::serialize(arr) + "\n");
         return 0;
     }
@@ -68,13 +51,9 @@ int jobs_show(const args& a, store::admin& db, std::int64_t id) {
     if (!j) throw user_error(fmt::format("no job {}", id));
     auto steps = db.get_steps(id);
     if (a.has("json")) {
-        auto o = job_json(*j);
+        auto o = service::job_json(*j);
         json::array s;
-        for (const auto& st : steps)
-            s.push_back(json::object{{"idx", st.idx},
-                                     {"action", st.action},
-                                     {"state", store::to_string(st.state)},
-                                     {"result", st.result ? json::value(*st.result) : json::value(nullptr)}});
+        for (const auto& st : steps) s.push_back(service::step_json(st));
         o["steps"] = std::move(s);
         print(json::serialize(o) + "\n");
         return 0;

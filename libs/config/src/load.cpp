@@ -190,7 +190,8 @@ void read_server(const json::value& v, reader& r, server_settings& s) {
     auto* o = r.object(v, p);
     if (!o) return;
     r.known_keys(*o, p, {"listen", "max_body_bytes", "max_header_bytes", "header_timeout_ms", "request_timeout_ms",
-                         "max_connections", "max_buffered_body_bytes", "threads", "admin_token", "tls"});
+                         "max_connections", "max_buffered_body_bytes", "threads", "admin_token", "admin_session_ms",
+                         "tls"});
     r.str(*o, "listen", p, s.listen);
     r.integer(*o, "max_body_bytes", p, s.max_body_bytes, 1, 1LL << 30);
     r.integer(*o, "max_header_bytes", p, s.max_header_bytes, 1024, 1 << 20);
@@ -202,6 +203,7 @@ void read_server(const json::value& v, reader& r, server_settings& s) {
         r.fail(p + ".max_buffered_body_bytes", "must be at least max_body_bytes");
     r.integer(*o, "threads", p, s.threads, 0, 256);
     r.str(*o, "admin_token", p, s.admin_token);
+    r.integer(*o, "admin_session_ms", p, s.admin_session_ms, 1000, 7LL * 24 * 3600 * 1000);
     if (auto* t = o->if_contains("tls")) {
         if (auto* to = r.object(*t, p + ".tls")) {
             r.known_keys(*to, p + ".tls", {"cert_file", "key_file"});

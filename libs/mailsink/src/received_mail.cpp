@@ -2,6 +2,8 @@
 // RFC 2045 transfer encodings. Written independently of the SMTP channel's encoder on purpose.
 #include "spacehook/mailsink/smtp_sink.hpp"
 
+#include "spacehook/core/hex.hpp"
+
 #include <cstdint>
 
 namespace spacehook::mailsink {
@@ -14,41 +16,6 @@ bool iequals(std::string_view a, std::string_view b) {
     for (std::size_t i = 0; i < a.size(); ++i)
         if (lower(a[i]) != lower(b[i])) return false;
     return true;
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
-
-int base64_value(char c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
-
-// Skips whitespace and stops at '=' or any other non-alphabet byte.
-std::string base64_decode_lenient(std::string_view in) {
-    std::string out;
-    std::uint32_t acc = 0;
-    int bits = 0;
-    for (char c : in) {
-        if (c == '=') break;
-        int v = base64_value(c);
-        if (v < 0) continue;
-        acc = (acc << 6) | static_cast<std::uint32_t>(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out.push_back(static_cast<char>((acc >> bits) & 0xff));
-        }
-    }
-    return out;
 }
 
 // RFC 2045 6.7 (soft breaks "=\r\n", "=XX"); `underscore_is_space` gives RFC 2047's Q encoding.
@@ -64,8 +31,8 @@ std::string qp_decode(std::string_view in, bool underscore_is_space) {
             while (j < in.size() && (in[j] == ' ' || in[j] == '\t')) ++j;  // transport padding
             if (in.substr(j, 2) == "\r\n") {
                 i = j + 1;
-            } else if (i + 2 < in.size() && hex_value(in[i + 1]) >= 0 && hex_value(in[i + 2]) >= 0) {
-                out.push_back(static_cast<char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2])));
+            } else if (i + 2 < in.size() && hex::digit_value(in[i + 1]) >= 0 && hex::digit_value(in[i + 2]) >= 0) {
+                out.push_back(static_cast<char>(hex::digit_value(in[i + 1]) * 16 + hex::digit_value(in[i + 2])));
                 i += 2;
             } else {
                 out.push_back(c);
@@ -87,7 +54,7 @@ bool decode_word(std::string_view s, std::string& decoded, std::size_t& used) {
     if (end == std::string_view::npos) return false;
     std::string_view text = s.substr(q1 + 3, end - q1 - 3);
     if (text.find(' ') != std::string_view::npos) return false;
-    if (enc == 'b') decoded = base64_decode_lenient(text);
+    if (enc == 'b') decoded = base64::decode_lenient(text);
     else if (enc == 'q') decoded = qp_decode(text, true);
     else return false;
     used = end + 2;
@@ -162,7 +129,7 @@ std::string received_mail::decoded_body() const {
     std::string cte = header("Content-Transfer-Encoding");
     for (auto& c : cte) c = lower(c);
     while (!cte.empty() && (cte.back() == ' ' || cte.back() == '\t')) cte.pop_back();
-    if (cte == "base64") return base64_decode_lenient(body);
+    if (cte == "base64") return base64::decode_lenient(body);
     if (cte == "quoted-printable") return qp_decode(body, false);
     return std::string(body);
 }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 namespace spacehook::rules {
 
 std::string_view to_string(action_kind k) {
@@ -38,6 +40,30 @@ data_needs rule_needs(const rule& r) {
         }
     }
     return n;
+}
+
+std::string describe(const rule_filter& f) {
+    std::string out;
+    auto add = [&](const std::string& part) { out += (out.empty() ? "" : " and ") + part; };
+    if (f.in_folder) add("in_folder " + *f.in_folder);
+    if (f.in_room) add("in_room " + *f.in_room);
+    if (f.title) {
+        static constexpr const char* kinds[] = {"prefix", "suffix", "glob", "regex"};
+        add(fmt::format("title {} \"{}\"{}", kinds[static_cast<int>(f.title->kind)], f.title->pattern,
+                        f.title->case_sensitive ? " (case-sensitive)" : ""));
+    }
+    return out.empty() ? "-" : out;
+}
+
+std::string describe(const action& a) {
+    switch (a.kind) {
+    case action_kind::move:
+    case action_kind::copy:
+        return fmt::format("{} to {} (on conflict {})", to_string(a.kind), a.to_folder, docspace::to_string(a.on_conflict));
+    case action_kind::comment: return fmt::format("comment \"{}\"", a.text);
+    case action_kind::notify: return fmt::format("notify {}", a.channel);
+    }
+    return "?";
 }
 
 }  // namespace spacehook::rules

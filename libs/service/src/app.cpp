@@ -1,6 +1,7 @@
 #include "spacehook/service/app.hpp"
 #include "spacehook/service/database.hpp"
 
+#include "admin_ui.hpp"
 #include "ingest.hpp"
 #include "spacehook/config/load.hpp"
 #include "spacehook/core/clock.hpp"
@@ -110,6 +111,9 @@ struct app::impl {
     std::unique_ptr<store::queue> queue;  // what ingestion, workers, backfill and the gauges use
     metrics::registry registry;
     front_door door;
+    delivery_history history;        // for the admin UI's overview
+    backfill_status backfill_state;  // likewise
+    std::unique_ptr<admin_ui> admin;  // before the server: destroyed after it
     std::vector<std::unique_ptr<asio::io_context>> contexts;
     std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
     std::vector<std::thread> threads;
@@ -234,9 +238,17 @@ void app::impl::start() {
     so.max_connections = s.server.max_connections;
     so.max_buffered_body_bytes = s.server.max_buffered_body_bytes;
     if (s.server.tls.enabled()) so.tls = http::make_server_tls(s.server.tls.cert_file, s.server.tls.key_file);
-    so.on_rejected = [m = door.m.get()](unsigned status) {
+    door.history = &history;
+    admin = std::make_unique<admin_ui>(admin_ui::wiring{.routes = &door.routes,
+                                                        .history = &history,
+                                                        .backfill = &backfill_state,
+                                                        .wake_workers = door.on_jobs_created,
+                                                        .tls = s.server.tls.enabled()});
+    door.admin = admin.get();
+    so.on_rejected = [m = door.m.get(), h = &history](unsigned status) {
         if (status == 413) m->too_large.inc();
         if (status == 503) m->unavailable.inc();
+        if (status == 413) h->add(delivery_history::refused, clock::now_ms());
     };
     server = std::make_unique<http::server>(raw, so, [this](http::request& req) { return door.handle(req); });
     // Registered after the server exists; /metrics is served by it, so it never runs after server.reset().
@@ -297,6 +309,7 @@ awaitable<void> app::impl::backfill_loop() {
             if (first_pass || (turn && *turn)) {
                 auto rep = co_await bf->run(*r->settings, *r->matcher, {.since_ms = clock::now_ms() - b.horizon_ms});
                 if (rep.ingested > 0 && workers) workers->wake();
+                backfill_state.set({clock::now_ms(), std::move(rep)});
             } else if (turn) {
                 log::debug("backfill.turn_taken", {{"reason", "another instance ran a pass within the interval"}});
             } else {

@@ -1,5 +1,7 @@
 #include "ingest.hpp"
 
+#include "admin_ui.hpp"
+
 #include "spacehook/service/planning.hpp"
 
 #include "spacehook/core/clock.hpp"
@@ -86,6 +88,10 @@ awaitable<http::response> front_door::handle(http::request& req) {
         res.set(bh::field::allow, "POST, GET, HEAD");
         co_return res;
     }
+    if (admin && (path == "/admin" || path.starts_with("/admin/"))) {
+        auto res = co_await admin->handle(req);
+        co_return res;
+    }
     if (path == "/healthz" && get_or_head) co_return json_response(req, bh::status::ok, R"({"status":"ok"})");
     if (path == "/readyz" && get_or_head) co_return co_await readyz(req);
     if (path == "/metrics" && get_or_head) {
@@ -116,6 +122,7 @@ awaitable<http::response> front_door::ingest(http::request& req, const routing& 
         auto sig = req[webhook::signature_header];
         if (sig.empty() || !webhook::verify(route.keys, body, sig)) {
             m->unauthorized.inc();
+            if (history) history->add(delivery_history::refused, clock::now_ms());
             log::warn("delivery.rejected", {{"status", 401},
                                             {"path", ep.path},
                                             {"reason", sig.empty() ? "missing signature header" : "signature mismatch"},
@@ -126,6 +133,7 @@ awaitable<http::response> front_door::ingest(http::request& req, const routing& 
     auto parsed = webhook::parse_envelope(body);
     if (auto* reason = std::get_if<std::string>(&parsed)) {
         m->bad_request.inc();
+        if (history) history->add(delivery_history::refused, clock::now_ms());
         log::warn("delivery.rejected", {{"status", 400}, {"path", ep.path}, {"reason", *reason}, {"bytes", body.size()}});
         co_return json_response(req, bh::status::bad_request, "{\"error\":" + json_quoted(*reason) + "}");
     }
@@ -150,6 +158,7 @@ awaitable<http::response> front_door::ingest(http::request& req, const routing& 
     m->ack_seconds.observe(elapsed);
     if (result.outcome == store::insert_outcome::duplicate) {
         m->duplicate.inc();
+        if (history) history->add(delivery_history::duplicate, clock::now_ms());
         co_return json_response(req, bh::status::ok, R"({"status":"duplicate"})");
     }
     m->accepted.inc();

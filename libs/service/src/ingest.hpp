@@ -20,6 +20,9 @@
 
 namespace spacehook::service {
 
+class admin_ui;
+class delivery_history;
+
 // What a delivery is checked and routed against; replaced as a whole on reload.
 struct routing {
     std::shared_ptr<const config::settings> settings;
@@ -73,6 +76,8 @@ struct front_door {
     std::unique_ptr<front_metrics> m;
     std::function<void()> on_jobs_created;       // wakes the workers
     std::function<bool()> workers_ready;         // for /readyz
+    delivery_history* history = nullptr;         // duplicates and refusals, for the admin UI
+    admin_ui* admin = nullptr;                   // /admin and /admin/...
 
     awaitable<http::response> handle(http::request& req);
 

@@ -83,11 +83,13 @@ std::vector<event_record> list_events(database& db, const event_filter& f) {
         "SELECT e.id, e.webhook_id, e.event_id, e.trigger, e.path, e.received_at, "
         "(SELECT count(*) FROM jobs j WHERE j.event_row = e.id), e.source FROM events e "
         "WHERE (?1 IS NULL OR e.trigger = ?1) AND (?2 IS NULL OR e.received_at >= ?2) "
-        "ORDER BY e.id DESC LIMIT ?3");
+        "AND (?4 IS NULL OR e.id < ?4) ORDER BY e.id DESC LIMIT ?3");
     st.bind(1, f.trigger);
     if (f.since_ms) st.bind(2, *f.since_ms);
     else st.bind(2, std::nullopt);
     st.bind(3, f.limit);
+    if (f.before_id) st.bind(4, *f.before_id);
+    else st.bind(4, std::nullopt);
     std::vector<event_record> out;
     while (st.step())
         out.push_back({st.int64(0), st.text(1), st.text(2), st.text(3), st.text(4), st.int64(5), {},

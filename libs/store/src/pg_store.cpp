@@ -38,7 +38,7 @@ constexpr std::string_view sql_list_events =
     "SELECT e.id, e.webhook_id, e.event_id, e.trigger, e.path, e.received_at, "
     "(SELECT count(*) FROM jobs j WHERE j.event_row = e.id), e.source FROM events e "
     "WHERE ($1::text IS NULL OR e.trigger = $1) AND ($2::bigint IS NULL OR e.received_at >= $2) "
-    "ORDER BY e.id DESC LIMIT $3";
+    "AND ($4::bigint IS NULL OR e.id < $4) ORDER BY e.id DESC LIMIT $3";
 
 // ---- jobs ------------------------------------------------------------------------------------------------
 
@@ -105,9 +105,19 @@ constexpr std::string_view sql_note_forgotten =
 constexpr std::string_view sql_count_by_state = "SELECT state, count(*) FROM jobs GROUP BY state";
 constexpr std::string_view sql_probe_write =
     "INSERT INTO store_state(key, value) VALUES('ready_probe', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+// The operator's filters (job_filter), newest first; as SQLite's (jobs.cpp). A purged body is empty: no title.
+#define SPACEHOOK_EVENT_TITLE \
+    "CASE WHEN octet_length(e.body) > 0 THEN convert_from(e.body, 'UTF8')::jsonb->'payload'->>'title' END"
+#define SPACEHOOK_JOB_FILTER                                                                                    \
+    "FROM jobs j JOIN events e ON e.id = j.event_row WHERE ($1::text IS NULL OR j.state = $1) "                 \
+    "AND ($2::text IS NULL OR j.rule = $2) AND ($3::bigint IS NULL OR j.created_at >= $3) "                     \
+    "AND ($4::bigint IS NULL OR j.created_at < $4) "                                                            \
+    "AND ($5::text IS NULL OR (" SPACEHOOK_EVENT_TITLE ") ILIKE $5 ESCAPE '\\') "                               \
+    "AND ($6::text IS NULL OR j.last_error ILIKE $6 ESCAPE '\\') AND ($7::bigint IS NULL OR j.id < $7) "
 constexpr std::string_view sql_list_jobs =
-    "SELECT " SPACEHOOK_JOB_COLUMNS " FROM jobs WHERE ($1::text IS NULL OR state = $1) "
-    "AND ($2::text IS NULL OR rule = $2) AND ($3::bigint IS NULL OR created_at >= $3) ORDER BY id DESC LIMIT $4";
+    "SELECT j.id, j.event_row, j.rule, j.state, j.attempts, j.max_attempts, j.run_at, j.lease_until, j.last_error, "
+    "j.created_at, j.updated_at, j.file_key, " SPACEHOOK_EVENT_TITLE " " SPACEHOOK_JOB_FILTER "ORDER BY j.id DESC LIMIT $8";
+constexpr std::string_view sql_count_jobs = "SELECT count(*) " SPACEHOOK_JOB_FILTER;
 constexpr std::string_view sql_get_job = "SELECT " SPACEHOOK_JOB_COLUMNS " FROM jobs WHERE id = $1";
 constexpr std::string_view sql_retry_job =
     "UPDATE jobs SET state = 'queued', attempts = 0, run_at = $2, lease_until = NULL, updated_at = $2, "
@@ -240,7 +250,9 @@ std::optional<event_record> get_event(pg::connection& c, std::int64_t id) {
 std::vector<event_record> list_events(pg::connection& c, const event_filter& f) {
     std::optional<std::string> since;
     if (f.since_ms) since = num(*f.since_ms);
-    auto r = c.run(sql_list_events, {opt(f.trigger), opt(since), num(f.limit)});
+    std::optional<std::string> before;
+    if (f.before_id) before = num(*f.before_id);
+    auto r = c.run(sql_list_events, {opt(f.trigger), opt(since), num(f.limit), opt(before)});
     std::vector<event_record> out;
     for (int i = 0; i < r.rows(); ++i)
         out.push_back({r.int64(i, 0), std::string(r.text(i, 1)), std::string(r.text(i, 2)), std::string(r.text(i, 3)),
@@ -350,14 +362,48 @@ std::map<job_state, std::int64_t> count_by_state(pg::connection& c) {
 
 void probe_write(pg::connection& c, std::int64_t now) { c.run(sql_probe_write, {num(now)}); }
 
-std::vector<job> list_jobs(pg::connection& c, const job_filter& f) {
-    std::optional<std::string> state, since;
-    if (f.state) state = std::string(to_string(*f.state));
-    if (f.since_ms) since = num(*f.since_ms);
-    auto r = c.run(sql_list_jobs, {opt(state), opt(f.rule), opt(since), num(f.limit)});
-    std::vector<job> out;
-    for (int i = 0; i < r.rows(); ++i) out.push_back(read_job(r, i));
+namespace {
+// The parameters $1..$7 of SPACEHOOK_JOB_FILTER; `texts` keeps the strings they point into.
+std::vector<param> job_filter_params(const job_filter& f, bool with_cursor, std::vector<std::optional<std::string>>& texts) {
+    texts.clear();
+    texts.reserve(7);
+    auto add_int = [&](const std::optional<std::int64_t>& v) {
+        texts.push_back(v ? std::optional<std::string>(num(*v)) : std::nullopt);
+    };
+    auto add_like = [&](const std::optional<std::string>& v) {
+        texts.push_back(v ? std::optional<std::string>(like_contains(*v)) : std::nullopt);
+    };
+    texts.push_back(f.state ? std::optional<std::string>(to_string(*f.state)) : std::nullopt);
+    texts.push_back(f.rule);
+    add_int(f.since_ms);
+    add_int(f.until_ms);
+    add_like(f.title);
+    add_like(f.error);
+    add_int(with_cursor ? f.before_id : std::nullopt);
+    std::vector<param> out;
+    for (const auto& t : texts) out.push_back(opt(t));
     return out;
+}
+}  // namespace
+
+std::vector<job> list_jobs(pg::connection& c, const job_filter& f) {
+    std::vector<std::optional<std::string>> texts;
+    auto params = job_filter_params(f, true, texts);
+    const auto limit = num(f.limit);
+    params.push_back(std::string_view(limit));
+    auto r = c.run(sql_list_jobs, params);
+    std::vector<job> out;
+    for (int i = 0; i < r.rows(); ++i) {
+        out.push_back(read_job(r, i));
+        out.back().title = r.opt_text(i, 12);
+    }
+    return out;
+}
+
+std::int64_t count_jobs(pg::connection& c, const job_filter& f) {
+    std::vector<std::optional<std::string>> texts;
+    auto r = c.run(sql_count_jobs, job_filter_params(f, false, texts));
+    return r.int64(0, 0);
 }
 
 std::optional<job> get_job(pg::connection& c, std::int64_t id) {

@@ -12,6 +12,7 @@ public:
     }
 
     std::vector<job> list_jobs(const job_filter& f) override { return store::list_jobs(db_, f); }
+    std::int64_t count_jobs(const job_filter& f) override { return store::count_jobs(db_, f); }
     std::optional<job> get_job(std::int64_t id) override { return store::get_job(db_, id); }
     std::vector<step> get_steps(std::int64_t job_id) override { return store::get_steps(db_, job_id); }
 
@@ -20,6 +21,13 @@ public:
     }
     job_transition cancel_job(std::int64_t id, std::int64_t now) override {
         return transition(id, [&] { return store::cancel_job(db_, id, now); });
+    }
+
+    int retry_jobs(const std::vector<std::int64_t>& ids, std::int64_t now) override {
+        return each(ids, [&](std::int64_t id) { return store::retry_job(db_, id, now); });
+    }
+    int cancel_jobs(const std::vector<std::int64_t>& ids, std::int64_t now) override {
+        return each(ids, [&](std::int64_t id) { return store::cancel_job(db_, id, now); });
     }
 
     purge_counts purge(const std::vector<job_state>& states, std::int64_t older_than, std::int64_t forget_before) override {
@@ -40,7 +48,64 @@ public:
         return c;
     }
 
+    overview stats(std::int64_t now, std::int64_t bucket_ms, int buckets) override {
+        overview o;
+        o.by_state = store::count_by_state(db_);
+        o.oldest_due = store::next_due(db_);
+        const std::int64_t from = now - bucket_ms * buckets;
+        o.accepted = counted(db_.cached("SELECT (received_at - ?1) / ?2, count(*) FROM events WHERE received_at >= ?1 "
+                                        "GROUP BY 1"),
+                             from, bucket_ms, buckets, nullptr);
+        // jobs_state_updated: each state's range of updated_at, read from the index alone.
+        constexpr std::string_view by_state = "SELECT (updated_at - ?1) / ?2, count(*) FROM jobs WHERE state = ?3 "
+                                              "AND updated_at >= ?1 GROUP BY 1";
+        o.succeeded = counted(db_.cached(by_state), from, bucket_ms, buckets, "succeeded");
+        o.dead = counted(db_.cached(by_state), from, bucket_ms, buckets, "dead");
+        return o;
+    }
+
+    std::optional<std::int64_t> last_delivery(const std::string& path, std::int64_t since) override {
+        // Newest first along events_received_at, stopping at the first row of this path.
+        auto& st = db_.cached("SELECT received_at FROM events INDEXED BY events_received_at WHERE received_at >= ?2 "
+                              "AND path = ?1 ORDER BY received_at DESC LIMIT 1");
+        st.bind(1, path);
+        st.bind(2, since);
+        std::optional<std::int64_t> out;
+        if (st.step()) out = st.int64(0);
+        st.reset();
+        return out;
+    }
+
+    std::map<std::string, std::map<job_state, std::int64_t>> rule_counts() override {
+        auto& st = db_.cached("SELECT rule, state, count(*) FROM jobs GROUP BY rule, state");
+        std::map<std::string, std::map<job_state, std::int64_t>> out;
+        while (st.step())
+            if (auto state = parse_job_state(st.text(1))) out[st.text(0)][*state] = st.int64(2);
+        return out;
+    }
+
 private:
+    static series counted(statement& st, std::int64_t from, std::int64_t bucket_ms, int buckets, const char* state) {
+        series out{from, bucket_ms, std::vector<std::int64_t>(static_cast<std::size_t>(buckets), 0)};
+        st.bind(1, from);
+        st.bind(2, bucket_ms);
+        if (state) st.bind(3, state);
+        while (st.step()) {
+            auto i = st.int64(0);
+            if (i >= 0 && i < buckets) out.counts[static_cast<std::size_t>(i)] += st.int64(1);
+        }
+        return out;
+    }
+
+    template <class Change>
+    int each(const std::vector<std::int64_t>& ids, Change change) {
+        transaction tx(db_);
+        int changed = 0;
+        for (auto id : ids) changed += change(id) ? 1 : 0;
+        tx.commit();
+        return changed;
+    }
+
     template <class Change>
     job_transition transition(std::int64_t id, Change change) {
         transaction tx(db_);

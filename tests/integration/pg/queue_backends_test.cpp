@@ -4,6 +4,7 @@
 // LISTEN/NOTIFY), a session killed under the queue, and the server restarted.
 #include "spacehook/core/clock.hpp"
 #include "spacehook/store/pg.hpp"
+#include "spacehook/store/admin.hpp"
 #include "spacehook/store/pg_queue.hpp"
 #include "spacehook/store/queue.hpp"
 #include "deliveries.hpp"
@@ -24,6 +25,7 @@
 #include <functional>
 #include <future>
 #include <map>
+#include <numeric>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -82,6 +84,7 @@ struct backend {
     std::string name;
     std::unique_ptr<store::queue> q;
     std::function<std::int64_t(const std::string&)> scalar;
+    std::function<std::unique_ptr<store::admin>()> admin;  // the operator's calls on the same database
 };
 
 struct sqlite_backend : backend {
@@ -91,6 +94,7 @@ struct sqlite_backend : backend {
         name = "sqlite";
         q = store::open_sqlite_queue({.path = dir.file("q.db")});
         scalar = [p = dir.file("q.db")](const std::string& sql) { return test::count_rows(p, sql); };
+        admin = [p = dir.file("q.db")] { return store::open_sqlite_admin(p); };
     }
 };
 
@@ -107,6 +111,7 @@ struct pg_backend : backend {
         name = "postgresql";
         q = store::open_pg_queue({.url = db.url, .on_jobs = std::move(on_jobs)});
         scalar = [u = db.url](const std::string& sql) { return pg_scalar(u, sql); };
+        admin = [u = db.url] { return store::open_pg_admin(u); };
     }
 };
 
@@ -159,6 +164,97 @@ TEST_SUITE("store queue on both backends") {
             REQUIRE(*ev);
             CHECK((*ev)->body == R"({"event":{"id":1}})");
             CHECK((*ev)->jobs == 1);
+        });
+    }
+
+    TEST_CASE("the operator's calls filter, count, page, act in bulk and summarise alike") {
+        on_both([](backend& b) {
+            // Events 1..6 with titles; rule "a" on every one, "b" on the even ones.
+            const std::vector<std::string> titles = {"Invoice_1.pdf", "Invoicex1.pdf", "invoice_3.PDF",
+                                                     "report 100%.docx", "notes.txt", "Invoice_6.pdf"};
+            for (int i = 1; i <= 6; ++i) {
+                auto d = test::stored_delivery(std::to_string(i));
+                d.body = fmt::format(R"({{"event":{{"id":{}}},"payload":{{"title":"{}"}}}})", i, titles[i - 1]);
+                d.received_at = 1000 * i;
+                d.jobs.push_back({"a", "file:" + std::to_string(i)});
+                if (i % 2 == 0) d.jobs.push_back({"b", "file:" + std::to_string(i)});
+                REQUIRE(insert(*b.q, std::move(d)));
+            }
+            auto l = lease(*b.q);
+            REQUIRE(l);
+            REQUIRE(l->leased);
+            REQUIRE(finish(*b.q, store::lease_of(*l->leased), {.state = store::job_state::dead, .reason = "DocSpace answered 403"}));
+            auto db = b.admin();
+
+            // Keyset pages of 4, newest first: 9 jobs in 3 pages, none twice.
+            store::job_filter all;
+            all.limit = 4;
+            std::vector<std::int64_t> ids;
+            for (int page = 0; page < 5; ++page) {
+                auto jobs = db->list_jobs(all);
+                for (const auto& j : jobs) ids.push_back(j.id);
+                if (static_cast<int>(jobs.size()) < all.limit) break;
+                all.before_id = jobs.back().id;
+            }
+            CHECK(ids.size() == 9);
+            CHECK(std::is_sorted(ids.rbegin(), ids.rend()));
+            CHECK(std::set<std::int64_t>(ids.begin(), ids.end()).size() == 9);
+
+            // Title: a case-insensitive substring; _ and % are literal.
+            store::job_filter t;
+            t.title = "INVOICE_";
+            t.rule = "a";
+            auto found = db->list_jobs(t);
+            REQUIRE(found.size() == 3);  // Invoice_1, invoice_3, Invoice_6; not Invoicex1
+            CHECK(found[0].title == "Invoice_6.pdf");
+            t.title = "100%";
+            CHECK(db->count_jobs(t) == 1);
+            t.title = "0%.";
+            CHECK(db->count_jobs(t) == 1);
+            t.title = "nothing";
+            CHECK(db->count_jobs(t) == 0);
+
+            store::job_filter e;
+            e.error = "answered 403";
+            auto dead = db->list_jobs(e);
+            REQUIRE(dead.size() == 1);
+            CHECK(dead[0].state == store::job_state::dead);
+            store::job_filter span;
+            span.since_ms = 2000;
+            span.until_ms = 4000;  // events 2 and 3: a, b, a
+            CHECK(db->count_jobs(span) == 3);
+
+            // Bulk: cancel what is queued among rule b; retry the dead one.
+            store::job_filter rb;
+            rb.rule = "b";
+            std::vector<std::int64_t> b_ids;
+            for (const auto& j : db->list_jobs(rb)) b_ids.push_back(j.id);
+            CHECK(db->cancel_jobs(b_ids, 50'000) == 3);
+            CHECK(db->cancel_jobs(b_ids, 50'000) == 0);
+            CHECK(db->retry_jobs({dead[0].id, 999'999}, 50'000) == 1);
+
+            auto o = db->stats(10'000, 1000, 10);  // buckets [0 s, 1 s), ..., [9 s, 10 s)
+            CHECK(o.by_state[store::job_state::cancelled] == 3);
+            CHECK(o.by_state[store::job_state::queued] == 6);
+            CHECK(o.by_state[store::job_state::dead] == 0);
+            REQUIRE(o.accepted.counts.size() == 10);
+            CHECK(o.accepted.counts[1] == 1);
+            CHECK(o.accepted.counts[6] == 1);
+            CHECK(std::accumulate(o.accepted.counts.begin(), o.accepted.counts.end(), std::int64_t{0}) == 6);
+            CHECK(o.oldest_due.has_value());
+            CHECK(db->last_delivery("/hook", 0) == 6000);
+            CHECK(db->last_delivery("/elsewhere", 0) == std::nullopt);
+            CHECK(db->last_delivery("/hook", 7000) == std::nullopt);
+            auto rc = db->rule_counts();
+            CHECK(rc["a"][store::job_state::queued] == 6);
+            CHECK(rc["b"][store::job_state::cancelled] == 3);
+
+            store::event_filter ef;
+            ef.limit = 4;
+            auto first = db->list_events(ef);
+            REQUIRE(first.size() == 4);
+            ef.before_id = first.back().id;
+            CHECK(db->list_events(ef).size() == 2);
         });
     }
 

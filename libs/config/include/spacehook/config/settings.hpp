@@ -33,7 +33,10 @@ struct server_settings {
     std::size_t max_connections = 4096;      // further connections are accepted and closed at once
     std::size_t max_buffered_body_bytes = 64u << 20;  // bodies being received, all connections: over it, 503
     unsigned threads = 0;                    // I/O threads; 0 = one per core
-    std::string admin_token;                 // when set, GET /metrics requires "Authorization: Bearer <token>"
+    // When set, GET /metrics requires "Authorization: Bearer <token>", and the admin UI (/admin/) signs in
+    // with it; when empty, /admin/ answers 404.
+    std::string admin_token;
+    std::int64_t admin_session_ms = 8LL * 3600 * 1000;  // an admin UI sign-in lasts this long
     tls_settings tls;                        // HTTPS instead of HTTP (TLS 1.2+)
 };
 

@@ -73,6 +73,11 @@ bool trigger_matches(const rule& r, std::string_view trigger);
 //  ancestry  when the rule has `in_room`.
 data_needs rule_needs(const rule& r);
 
+// One line each for people (`spacehook check`, the admin UI): `in_folder 12 and title prefix "invoice"` ("-"
+// for no filter); `move to 654321 (on conflict skip)`, `notify manager-mail`.
+std::string describe(const rule_filter& f);
+std::string describe(const action& a);
+
 }  // namespace spacehook::rules
 
 #endif

@@ -58,6 +58,7 @@ struct event_record {
 struct event_filter {
     std::optional<std::string> trigger;
     std::optional<std::int64_t> since_ms;
+    std::optional<std::int64_t> before_id;  // keyset cursor: newest first, ids below this
     int limit = 100;
 };
 

@@ -54,6 +54,7 @@ struct job {
     std::int64_t created_at = 0;
     std::int64_t updated_at = 0;
     std::optional<std::string> file_key;
+    std::optional<std::string> title;  // the event's payload.title: list_jobs fills it, nothing else does
 };
 
 // A lease is one attempt of one job: (job id, attempts). Every write a worker makes to its job holds only
@@ -121,13 +122,21 @@ bool finish_job(database& db, lease l, const job_end& end, std::int64_t now);
 bool release_job(database& db, lease l, std::int64_t now);
 
 // Operator queries.
+// Newest first (by id). `before_id` is the keyset cursor: the next page starts below the last id seen.
 struct job_filter {
     std::optional<job_state> state;
     std::optional<std::string> rule;
-    std::optional<std::int64_t> since_ms;
+    std::optional<std::int64_t> since_ms;  // created_at >= since_ms
+    std::optional<std::int64_t> until_ms;  // created_at < until_ms
+    std::optional<std::string> title;      // in the event's payload.title (case-insensitive for ASCII letters)
+    std::optional<std::string> error;      // in last_error (likewise)
+    std::optional<std::int64_t> before_id;
     int limit = 100;
 };
+// A LIKE pattern matching `text` anywhere, with %, _ and the escape character \ taken literally (ESCAPE '\').
+std::string like_contains(std::string_view text);
 std::vector<job> list_jobs(database& db, const job_filter& f);
+std::int64_t count_jobs(database& db, const job_filter& f);
 std::optional<job> get_job(database& db, std::int64_t id);
 // dead/cancelled/skipped/succeeded -> queued now with attempts 0 (steps that are done stay done).
 // Returns false when the job does not exist or is queued/retrying/running.
