@@ -5,7 +5,8 @@
 // For each N it fills a fresh SQLite file (the production schema, migrated by the store) with N events of
 // ~700 bytes and one job each: 97% succeeded, 3% queued, and 10 dead ones spread through the table (with a
 // "403" error); ten events carry a title "invoice-special-<i>.pdf", the rest "report-<i>.docx". Then it runs
-// each call of store::admin (the connection the admin UI uses) --runs times and prints the median and the
+// each call of store::admin (the connection the admin UI uses), alone and as one admin API page asks for it
+// (at most 100k ids below the cursor), --runs times and prints the median and the
 // slowest, in milliseconds, as one markdown table. The fill is not measured.
 #include "spacehook/store/admin.hpp"
 #include "spacehook/store/migrate.hpp"
@@ -140,6 +141,13 @@ int main(int argc, char** argv) {
         title.title = "invoice-special";
         store::job_filter error = first;
         error.error = "403";
+        // What the admin API asks for one page: the 100k ids below the cursor at most.
+        store::job_filter title_window = title;
+        title_window.before_id = n + 1;
+        title_window.after_id = std::max<std::int64_t>(0, n - 100000);
+        store::job_filter dead_window = dead;
+        dead_window.before_id = title_window.before_id;
+        dead_window.after_id = title_window.after_id;
         store::job_filter since = first;
         since.since_ms = now - 3600 * 1000;
         since.rule = "rule-3";
@@ -158,8 +166,11 @@ int main(int argc, char** argv) {
             {"jobs/count: all", [&] { return db->count_jobs({}); }},
             {"jobs/count: state=dead", [&] { return db->count_jobs(dead); }},
             {"events: newest page (50)", [&] { return static_cast<std::int64_t>(db->list_events({.limit = 50}).size()); }},
-            {"stats: last hour", [&] { return db->stats(now, 300000, 12).by_state.size(); }},
-            {"stats: last day", [&] { return db->stats(now, 3600000, 24).by_state.size(); }},
+            {"jobs: title contains, one API page (100k ids)", page(title_window)},
+            {"jobs: state=dead, one API page (100k ids)", page(dead_window)},
+            {"max job id (each API page's start)", [&] { return db->max_job_id(); }},
+            {"stats: the overview's (hour and day)",
+             [&] { return static_cast<std::int64_t>(db->stats(now, {{300000, 12}, {3600000, 24}}).windows.size()); }},
             {"last delivery of a path", [&] { return db->last_delivery("/docspace/webhook", now - 30LL * 86400000).has_value() ? 1 : 0; }},
             {"rules: jobs by rule and state", [&] { return static_cast<std::int64_t>(db->rule_counts().size()); }},
         };

@@ -303,7 +303,10 @@ async function jobs(params) {
       data.next_before ? el("a", { href: "#/jobs?" + next, id: "more" }, "Older →") : null),
     msg,
     table("jobs", ["Job", "File title", "Rule", "State", "Attempts", "Updated", "Last error"], rows),
-    data.jobs.length === 0 ? el("p", { class: "muted", id: "no-jobs" }, "No job matches.") : null);
+    data.next_before && data.jobs.length < Number(q.get("limit") || 50)
+      ? el("p", { class: "muted", id: "searched" }, `Searched jobs #${data.searched_from} down to #${data.searched_to}; older jobs were not searched yet: `,
+          el("a", { href: "#/jobs?" + next }, "search older →"))
+      : data.jobs.length === 0 ? el("p", { class: "muted", id: "no-jobs" }, "No job matches.") : null);
 }
 
 // A collapsible view of a JSON value, as text: the top two levels open.

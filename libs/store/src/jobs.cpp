@@ -1,6 +1,7 @@
 #include "spacehook/store/jobs.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <ostream>
 
 #include <fmt/format.h>
@@ -126,20 +127,25 @@ constexpr std::string_view sql_step_operation =
     "UPDATE job_steps SET operation = ?4, updated_at = ?5 WHERE job_id = ?1 AND idx = ?3 "
     "AND EXISTS (SELECT 1 FROM jobs WHERE id = ?1 AND attempts = ?2 AND state = 'running')";
 
-// The operator's filters (job_filter). Walked backwards along the primary key, so a page of the newest jobs
-// costs its own rows whatever the table's size; a filter that matches few rows reads further (bench/backlog
-// times both). A purged event's body is empty, not JSON: its title is NULL.
+// The operator's filters (job_filter), walked backwards along the primary key between ?9 and ?7: a page costs the
+// rows between its cursor and its last match (bench/admin). Counting without a title filter reads jobs alone. A
+// purged event's body is empty, not JSON: its title is NULL.
 #define SPACEHOOK_EVENT_TITLE \
     "CASE WHEN length(e.body) > 0 THEN json_extract(CAST(e.body AS TEXT), '$.payload.title') END"
-#define SPACEHOOK_JOB_FILTER                                                                                  \
-    "FROM jobs j JOIN events e ON e.id = j.event_row WHERE (?1 IS NULL OR j.state = ?1) "                     \
-    "AND (?2 IS NULL OR j.rule = ?2) AND (?3 IS NULL OR j.created_at >= ?3) AND (?4 IS NULL OR j.created_at < ?4) " \
-    "AND (?5 IS NULL OR " SPACEHOOK_EVENT_TITLE " LIKE ?5 ESCAPE '\\') "                                      \
-    "AND (?6 IS NULL OR j.last_error LIKE ?6 ESCAPE '\\') AND (?7 IS NULL OR j.id < ?7) "
+#define SPACEHOOK_JOB_CONDITIONS                                                                                   \
+    "(?1 IS NULL OR j.state = ?1) AND (?2 IS NULL OR j.rule = ?2) AND (?3 IS NULL OR j.created_at >= ?3) "           \
+    "AND (?4 IS NULL OR j.created_at < ?4) AND (?6 IS NULL OR j.last_error LIKE ?6 ESCAPE '\\') AND j.id < ?7 "      \
+    "AND j.id > ?9 "
+#define SPACEHOOK_TITLE_CONDITION "AND (?5 IS NULL OR " SPACEHOOK_EVENT_TITLE " LIKE ?5 ESCAPE '\\') "
 constexpr std::string_view sql_list_jobs =
     "SELECT j.id, j.event_row, j.rule, j.state, j.attempts, j.max_attempts, j.run_at, j.lease_until, j.last_error, "
-    "j.created_at, j.updated_at, j.file_key, " SPACEHOOK_EVENT_TITLE " " SPACEHOOK_JOB_FILTER "ORDER BY j.id DESC LIMIT ?8";
-constexpr std::string_view sql_count_jobs = "SELECT count(*) " SPACEHOOK_JOB_FILTER;
+    "j.created_at, j.updated_at, j.file_key, " SPACEHOOK_EVENT_TITLE " FROM jobs j JOIN events e ON e.id = j.event_row "
+    "WHERE " SPACEHOOK_JOB_CONDITIONS SPACEHOOK_TITLE_CONDITION "ORDER BY j.id DESC LIMIT ?8";
+constexpr std::string_view sql_count_titled_jobs =
+    "SELECT count(*) FROM jobs j JOIN events e ON e.id = j.event_row WHERE " SPACEHOOK_JOB_CONDITIONS
+    SPACEHOOK_TITLE_CONDITION;
+constexpr std::string_view sql_count_jobs =
+    "SELECT count(*) FROM jobs j WHERE " SPACEHOOK_JOB_CONDITIONS "AND ?5 IS NULL AND ?8 IS NULL";
 constexpr std::string_view sql_get_job =
     "SELECT id, event_row, rule, state, attempts, max_attempts, run_at, lease_until, last_error, created_at, "
     "updated_at, file_key FROM jobs WHERE id = ?1";
@@ -292,7 +298,9 @@ void bind_job_filter(statement& st, const job_filter& f, bool with_cursor) {
     opt_int(4, f.until_ms);
     opt_like(5, f.title);
     opt_like(6, f.error);
-    opt_int(7, with_cursor ? f.before_id : std::nullopt);
+    st.bind(7, with_cursor ? f.before_id.value_or(std::numeric_limits<std::int64_t>::max())
+                           : std::numeric_limits<std::int64_t>::max());
+    st.bind(9, with_cursor ? f.after_id.value_or(0) : 0);
 }
 }  // namespace
 
@@ -309,8 +317,17 @@ std::vector<job> list_jobs(database& db, const job_filter& f) {
 }
 
 std::int64_t count_jobs(database& db, const job_filter& f) {
-    auto& st = db.cached(sql_count_jobs);
+    auto& st = db.cached(f.title ? sql_count_titled_jobs : sql_count_jobs);
     bind_job_filter(st, f, false);
+    st.bind(8, std::nullopt);
+    st.step();
+    auto n = st.int64(0);
+    st.reset();
+    return n;
+}
+
+std::int64_t max_job_id(database& db) {
+    auto& st = db.cached("SELECT coalesce(max(id), 0) FROM jobs");
     st.step();
     auto n = st.int64(0);
     st.reset();

@@ -45,17 +45,23 @@ public:
         return out;
     }
 
-    overview stats(std::int64_t now, std::int64_t bucket_ms, int buckets) override {
+    std::int64_t max_job_id() override { return pgstore::max_job_id(c_); }
+
+    overview stats(std::int64_t now, const std::vector<window_spec>& windows) override {
         overview o;
         o.by_state = pgstore::count_by_state(c_);
         o.oldest_due = pgstore::next_due(c_);
-        const std::int64_t from = now - bucket_ms * buckets;
-        o.accepted = counted("SELECT (received_at - $1) / $2, count(*) FROM events WHERE received_at >= $1 GROUP BY 1",
-                             from, bucket_ms, buckets, nullptr);
-        constexpr std::string_view by_state = "SELECT (updated_at - $1) / $2, count(*) FROM jobs WHERE state = $3 "
-                                              "AND updated_at >= $1 GROUP BY 1";
-        o.succeeded = counted(by_state, from, bucket_ms, buckets, "succeeded");
-        o.dead = counted(by_state, from, bucket_ms, buckets, "dead");
+        for (const auto& [bucket_ms, buckets] : windows) {
+            window_counts w;
+            const std::int64_t from = now - bucket_ms * buckets;
+            w.accepted = counted("SELECT (received_at - $1) / $2, count(*) FROM events WHERE received_at >= $1 GROUP BY 1",
+                                 from, bucket_ms, buckets, nullptr);
+            constexpr std::string_view by_state = "SELECT (updated_at - $1) / $2, count(*) FROM jobs WHERE state = $3 "
+                                                  "AND updated_at >= $1 GROUP BY 1";
+            w.succeeded = counted(by_state, from, bucket_ms, buckets, "succeeded");
+            w.dead = counted(by_state, from, bucket_ms, buckets, "dead");
+            o.windows.push_back(std::move(w));
+        }
         return o;
     }
 

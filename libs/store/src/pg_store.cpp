@@ -3,6 +3,7 @@
 #include "spacehook/core/clock.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -105,19 +106,24 @@ constexpr std::string_view sql_note_forgotten =
 constexpr std::string_view sql_count_by_state = "SELECT state, count(*) FROM jobs GROUP BY state";
 constexpr std::string_view sql_probe_write =
     "INSERT INTO store_state(key, value) VALUES('ready_probe', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
-// The operator's filters (job_filter), newest first; as SQLite's (jobs.cpp). A purged body is empty: no title.
+// The operator's filters (job_filter), newest first, between $8 and $7; as SQLite's (jobs.cpp). A purged body is
+// empty: no title.
 #define SPACEHOOK_EVENT_TITLE \
     "CASE WHEN octet_length(e.body) > 0 THEN convert_from(e.body, 'UTF8')::jsonb->'payload'->>'title' END"
-#define SPACEHOOK_JOB_FILTER                                                                                    \
-    "FROM jobs j JOIN events e ON e.id = j.event_row WHERE ($1::text IS NULL OR j.state = $1) "                 \
-    "AND ($2::text IS NULL OR j.rule = $2) AND ($3::bigint IS NULL OR j.created_at >= $3) "                     \
-    "AND ($4::bigint IS NULL OR j.created_at < $4) "                                                            \
-    "AND ($5::text IS NULL OR (" SPACEHOOK_EVENT_TITLE ") ILIKE $5 ESCAPE '\\') "                               \
-    "AND ($6::text IS NULL OR j.last_error ILIKE $6 ESCAPE '\\') AND ($7::bigint IS NULL OR j.id < $7) "
+#define SPACEHOOK_JOB_CONDITIONS                                                                                    \
+    "($1::text IS NULL OR j.state = $1) AND ($2::text IS NULL OR j.rule = $2) "                                     \
+    "AND ($3::bigint IS NULL OR j.created_at >= $3) AND ($4::bigint IS NULL OR j.created_at < $4) "                 \
+    "AND ($6::text IS NULL OR j.last_error ILIKE $6 ESCAPE '\\') AND j.id < $7::bigint AND j.id > $8::bigint "
+#define SPACEHOOK_TITLE_CONDITION "AND ($5::text IS NULL OR (" SPACEHOOK_EVENT_TITLE ") ILIKE $5 ESCAPE '\\') "
 constexpr std::string_view sql_list_jobs =
     "SELECT j.id, j.event_row, j.rule, j.state, j.attempts, j.max_attempts, j.run_at, j.lease_until, j.last_error, "
-    "j.created_at, j.updated_at, j.file_key, " SPACEHOOK_EVENT_TITLE " " SPACEHOOK_JOB_FILTER "ORDER BY j.id DESC LIMIT $8";
-constexpr std::string_view sql_count_jobs = "SELECT count(*) " SPACEHOOK_JOB_FILTER;
+    "j.created_at, j.updated_at, j.file_key, " SPACEHOOK_EVENT_TITLE " FROM jobs j JOIN events e ON e.id = j.event_row "
+    "WHERE " SPACEHOOK_JOB_CONDITIONS SPACEHOOK_TITLE_CONDITION "ORDER BY j.id DESC LIMIT $9";
+constexpr std::string_view sql_count_titled_jobs =
+    "SELECT count(*) FROM jobs j JOIN events e ON e.id = j.event_row WHERE " SPACEHOOK_JOB_CONDITIONS
+    SPACEHOOK_TITLE_CONDITION;
+constexpr std::string_view sql_count_jobs =
+    "SELECT count(*) FROM jobs j WHERE " SPACEHOOK_JOB_CONDITIONS "AND $5::text IS NULL";
 constexpr std::string_view sql_get_job = "SELECT " SPACEHOOK_JOB_COLUMNS " FROM jobs WHERE id = $1";
 constexpr std::string_view sql_retry_job =
     "UPDATE jobs SET state = 'queued', attempts = 0, run_at = $2, lease_until = NULL, updated_at = $2, "
@@ -363,10 +369,10 @@ std::map<job_state, std::int64_t> count_by_state(pg::connection& c) {
 void probe_write(pg::connection& c, std::int64_t now) { c.run(sql_probe_write, {num(now)}); }
 
 namespace {
-// The parameters $1..$7 of SPACEHOOK_JOB_FILTER; `texts` keeps the strings they point into.
+// The parameters $1..$8 of SPACEHOOK_JOB_CONDITIONS; `texts` keeps the strings they point into.
 std::vector<param> job_filter_params(const job_filter& f, bool with_cursor, std::vector<std::optional<std::string>>& texts) {
     texts.clear();
-    texts.reserve(7);
+    texts.reserve(8);
     auto add_int = [&](const std::optional<std::int64_t>& v) {
         texts.push_back(v ? std::optional<std::string>(num(*v)) : std::nullopt);
     };
@@ -379,7 +385,9 @@ std::vector<param> job_filter_params(const job_filter& f, bool with_cursor, std:
     add_int(f.until_ms);
     add_like(f.title);
     add_like(f.error);
-    add_int(with_cursor ? f.before_id : std::nullopt);
+    texts.push_back(num(with_cursor ? f.before_id.value_or(std::numeric_limits<std::int64_t>::max())
+                                    : std::numeric_limits<std::int64_t>::max()));
+    texts.push_back(num(with_cursor ? f.after_id.value_or(0) : 0));
     std::vector<param> out;
     for (const auto& t : texts) out.push_back(opt(t));
     return out;
@@ -402,8 +410,12 @@ std::vector<job> list_jobs(pg::connection& c, const job_filter& f) {
 
 std::int64_t count_jobs(pg::connection& c, const job_filter& f) {
     std::vector<std::optional<std::string>> texts;
-    auto r = c.run(sql_count_jobs, job_filter_params(f, false, texts));
+    auto r = c.run(f.title ? sql_count_titled_jobs : sql_count_jobs, job_filter_params(f, false, texts));
     return r.int64(0, 0);
+}
+
+std::int64_t max_job_id(pg::connection& c) {
+    return c.run("SELECT coalesce(max(id), 0) FROM jobs", {}).int64(0, 0);
 }
 
 std::optional<job> get_job(pg::connection& c, std::int64_t id) {

@@ -45,6 +45,7 @@ void probe_write(pg::connection& c, std::int64_t now);
 // Operator queries (the CLI).
 std::vector<job> list_jobs(pg::connection& c, const job_filter& f);
 std::int64_t count_jobs(pg::connection& c, const job_filter& f);
+std::int64_t max_job_id(pg::connection& c);
 std::optional<job> get_job(pg::connection& c, std::int64_t id);
 bool retry_job(pg::connection& c, std::int64_t id, std::int64_t now);
 bool cancel_job(pg::connection& c, std::int64_t id, std::int64_t now);

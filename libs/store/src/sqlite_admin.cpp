@@ -48,19 +48,25 @@ public:
         return c;
     }
 
-    overview stats(std::int64_t now, std::int64_t bucket_ms, int buckets) override {
+    std::int64_t max_job_id() override { return store::max_job_id(db_); }
+
+    overview stats(std::int64_t now, const std::vector<window_spec>& windows) override {
         overview o;
         o.by_state = store::count_by_state(db_);
         o.oldest_due = store::next_due(db_);
-        const std::int64_t from = now - bucket_ms * buckets;
-        o.accepted = counted(db_.cached("SELECT (received_at - ?1) / ?2, count(*) FROM events WHERE received_at >= ?1 "
-                                        "GROUP BY 1"),
-                             from, bucket_ms, buckets, nullptr);
-        // jobs_state_updated: each state's range of updated_at, read from the index alone.
-        constexpr std::string_view by_state = "SELECT (updated_at - ?1) / ?2, count(*) FROM jobs WHERE state = ?3 "
-                                              "AND updated_at >= ?1 GROUP BY 1";
-        o.succeeded = counted(db_.cached(by_state), from, bucket_ms, buckets, "succeeded");
-        o.dead = counted(db_.cached(by_state), from, bucket_ms, buckets, "dead");
+        for (const auto& [bucket_ms, buckets] : windows) {
+            window_counts w;
+            const std::int64_t from = now - bucket_ms * buckets;
+            w.accepted = counted(db_.cached("SELECT (received_at - ?1) / ?2, count(*) FROM events WHERE received_at >= ?1 "
+                                            "GROUP BY 1"),
+                                 from, bucket_ms, buckets, nullptr);
+            // jobs_state_updated: each state's range of updated_at, read from the index alone.
+            constexpr std::string_view by_state = "SELECT (updated_at - ?1) / ?2, count(*) FROM jobs WHERE state = ?3 "
+                                                  "AND updated_at >= ?1 GROUP BY 1";
+            w.succeeded = counted(db_.cached(by_state), from, bucket_ms, buckets, "succeeded");
+            w.dead = counted(db_.cached(by_state), from, bucket_ms, buckets, "dead");
+            o.windows.push_back(std::move(w));
+        }
         return o;
     }
 

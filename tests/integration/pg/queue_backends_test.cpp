@@ -233,14 +233,23 @@ TEST_SUITE("store queue on both backends") {
             CHECK(db->cancel_jobs(b_ids, 50'000) == 0);
             CHECK(db->retry_jobs({dead[0].id, 999'999}, 50'000) == 1);
 
-            auto o = db->stats(10'000, 1000, 10);  // buckets [0 s, 1 s), ..., [9 s, 10 s)
+            auto all_stats = db->stats(10'000, {{1000, 10}, {5000, 2}});  // [0 s, 1 s), ..., [9 s, 10 s); [0, 5 s), [5 s, 10 s)
+            REQUIRE(all_stats.windows.size() == 2);
+            CHECK(all_stats.windows[1].accepted.counts == std::vector<std::int64_t>{4, 2});
+            auto& o = all_stats;
+            auto& w0 = all_stats.windows[0];
             CHECK(o.by_state[store::job_state::cancelled] == 3);
             CHECK(o.by_state[store::job_state::queued] == 6);
             CHECK(o.by_state[store::job_state::dead] == 0);
-            REQUIRE(o.accepted.counts.size() == 10);
-            CHECK(o.accepted.counts[1] == 1);
-            CHECK(o.accepted.counts[6] == 1);
-            CHECK(std::accumulate(o.accepted.counts.begin(), o.accepted.counts.end(), std::int64_t{0}) == 6);
+            REQUIRE(w0.accepted.counts.size() == 10);
+            CHECK(w0.accepted.counts[1] == 1);
+            CHECK(w0.accepted.counts[6] == 1);
+            CHECK(std::accumulate(w0.accepted.counts.begin(), w0.accepted.counts.end(), std::int64_t{0}) == 6);
+            CHECK(db->max_job_id() == ids.front());
+            store::job_filter window;
+            window.before_id = ids.front();
+            window.after_id = ids.front() - 3;  // two ids between
+            CHECK(db->list_jobs(window).size() == 2);
             CHECK(o.oldest_due.has_value());
             CHECK(db->last_delivery("/hook", 0) == 6000);
             CHECK(db->last_delivery("/elsewhere", 0) == std::nullopt);

@@ -28,12 +28,21 @@ struct series {
     std::vector<std::int64_t> counts;
 };
 
+// A time window of the overview: `buckets` buckets of `bucket_ms` ending now.
+struct window_spec {
+    std::int64_t bucket_ms = 0;
+    int buckets = 0;
+};
+struct window_counts {
+    series accepted;         // events stored (deliveries, backfill), by received_at
+    series succeeded, dead;  // jobs that ended so, by updated_at
+};
+
 // What the admin UI's overview shows from the database.
 struct overview {
     std::map<job_state, std::int64_t> by_state;  // every state, 0 included
     std::optional<std::int64_t> oldest_due;      // run_at of the earliest queued or retrying job
-    series accepted;                             // events stored (deliveries, backfill), by received_at
-    series succeeded, dead;                      // jobs that ended so, by updated_at
+    std::vector<window_counts> windows;          // one per window_spec asked for
 };
 
 class admin {
@@ -59,8 +68,10 @@ public:
     virtual replay_counts replay_event(std::int64_t event_row, const std::vector<std::string>& rules,
                                        const std::optional<std::string>& file_key, int max_attempts, std::int64_t now) = 0;
 
-    // The overview's figures, with `buckets` buckets of `bucket_ms` ending at `now`.
-    virtual overview stats(std::int64_t now, std::int64_t bucket_ms, int buckets) = 0;
+    // The overview's figures, with each window ending at `now`.
+    virtual overview stats(std::int64_t now, const std::vector<window_spec>& windows) = 0;
+    // The largest job id (0 when there is none): where the newest page starts.
+    virtual std::int64_t max_job_id() = 0;
     // received_at of the newest event that arrived on `path`, looking back to `since` at most.
     virtual std::optional<std::int64_t> last_delivery(const std::string& path, std::int64_t since) = 0;
     // Jobs by rule and state (rules with no jobs are absent).

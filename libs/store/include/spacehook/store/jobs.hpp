@@ -122,7 +122,8 @@ bool finish_job(database& db, lease l, const job_end& end, std::int64_t now);
 bool release_job(database& db, lease l, std::int64_t now);
 
 // Operator queries.
-// Newest first (by id). `before_id` is the keyset cursor: the next page starts below the last id seen.
+// Newest first (by id). `before_id` is the keyset cursor: the next page starts below the last id seen. The ids are
+// a range of the primary key, so a page costs the rows between its cursor and its last row.
 struct job_filter {
     std::optional<job_state> state;
     std::optional<std::string> rule;
@@ -131,12 +132,16 @@ struct job_filter {
     std::optional<std::string> title;      // in the event's payload.title (case-insensitive for ASCII letters)
     std::optional<std::string> error;      // in last_error (likewise)
     std::optional<std::int64_t> before_id;
+    std::optional<std::int64_t> after_id;  // only ids above this: bounds the rows a rare filter reads
     int limit = 100;
 };
 // A LIKE pattern matching `text` anywhere, with %, _ and the escape character \ taken literally (ESCAPE '\').
 std::string like_contains(std::string_view text);
 std::vector<job> list_jobs(database& db, const job_filter& f);
+// How many jobs match `f` (its before_id, after_id and limit ignored).
 std::int64_t count_jobs(database& db, const job_filter& f);
+// The largest job id, 0 when there is none.
+std::int64_t max_job_id(database& db);
 std::optional<job> get_job(database& db, std::int64_t id);
 // dead/cancelled/skipped/succeeded -> queued now with attempts 0 (steps that are done stay done).
 // Returns false when the job does not exist or is queued/retrying/running.
