@@ -2,7 +2,7 @@
 // DocSpace or the database is put on the page as text (textContent), never as HTML.
 "use strict";
 
-const state = { csrf: null, name: null, paused: false, timer: null, busy: false };
+const state = { csrf: null, name: null, paused: false, timer: null, busy: false, again: false };
 const REFRESH_MS = 5000;
 const $ = (sel) => document.querySelector(sel);
 
@@ -139,7 +139,8 @@ function route() {
 }
 
 async function render(refresh) {
-  if (state.busy) return;
+  // One render at a time; a navigation or an action during one renders again after it (a live refresh is dropped).
+  if (state.busy) { if (!refresh) state.again = true; return; }
   const { path, params } = route();
   for (const a of document.querySelectorAll("header nav a"))
     a.toggleAttribute("aria-current", path.startsWith(a.getAttribute("href").slice(1)));
@@ -161,6 +162,7 @@ async function render(refresh) {
     else $("#view").replaceChildren(el("p", { class: "error" }, String(e.message || e)));
   } finally {
     state.busy = false;
+    if (state.again) { state.again = false; render(); }
   }
 }
 

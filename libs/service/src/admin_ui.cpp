@@ -283,23 +283,47 @@ struct admin_ui::impl {
         if (activity.size() > activity_kept) activity.pop_front();
     }
 
-    std::optional<caller> authenticate(const http::request& req, const std::string& token) {
+    // Wrong tokens, by sign-in or as a Bearer header, all count against one limit. While it is reached, token
+    // attempts are refused unchecked (429); sessions already open keep working.
+    std::optional<std::int64_t> token_attempts_blocked(std::int64_t now) {  // the seconds to wait, when blocked
+        while (!failed_logins.empty() && failed_logins.front() <= now - failed_login_window_ms) failed_logins.pop_front();
+        if (failed_logins.size() < max_failed_logins) return std::nullopt;
+        return std::max<std::int64_t>((failed_logins.front() + failed_login_window_ms - now + 999) / 1000, 1);
+    }
+
+    http::response too_many_attempts(const http::request& req, std::int64_t wait_s) {
+        auto res = answer(req, 429, json::object{{"error", "too many wrong tokens: wait and try again"}});
+        res.set(bh::field::retry_after, std::to_string(wait_s));
+        log::warn("admin.token_attempts_limited", {{"retry_after_s", wait_s}});
+        return res;
+    }
+
+    struct auth_result {
+        std::optional<caller> who;
+        std::optional<std::int64_t> blocked_s;  // set: too many wrong tokens, answer 429
+    };
+
+    auth_result authenticate(const http::request& req, const std::string& token) {
+        const auto now = clock::now_ms();
         auto auth = req[bh::field::authorization];
         if (!auth.empty()) {
-            if (webhook::same_token(auth, "Bearer " + token)) return caller{"api token", std::nullopt};
-            return std::nullopt;
+            std::lock_guard lock(mutex);
+            if (auto wait_s = token_attempts_blocked(now)) return {std::nullopt, wait_s};
+            if (webhook::same_token(auth, "Bearer " + token)) return {caller{"api token", std::nullopt}, std::nullopt};
+            failed_logins.push_back(now);
+            log::warn("admin.bearer_token_wrong", {});
+            return {};
         }
         auto cookie = cookie_value(req[bh::field::cookie], cookie_name);
-        if (cookie.empty()) return std::nullopt;
-        const auto now = clock::now_ms();
+        if (cookie.empty()) return {};
         std::lock_guard lock(mutex);
         auto it = sessions.find(digest(cookie));
-        if (it == sessions.end()) return std::nullopt;
+        if (it == sessions.end()) return {};
         if (it->second.expires_at <= now) {
             sessions.erase(it);
-            return std::nullopt;
+            return {};
         }
-        return caller{it->second.name, it->second.csrf};
+        return {caller{it->second.name, it->second.csrf}, std::nullopt};
     }
 
     awaitable<http::response> login(http::request& req, const config::settings& s) {
@@ -314,14 +338,7 @@ struct admin_ui::impl {
             name = std::string(n->as_string().subview().substr(0, 64));
         {
             std::lock_guard lock(mutex);
-            while (!failed_logins.empty() && failed_logins.front() <= now - failed_login_window_ms) failed_logins.pop_front();
-            if (failed_logins.size() >= max_failed_logins) {
-                auto wait_s = (failed_logins.front() + failed_login_window_ms - now + 999) / 1000;
-                auto res = answer(req, 429, json::object{{"error", "too many wrong tokens: wait and try again"}});
-                res.set(bh::field::retry_after, std::to_string(std::max<std::int64_t>(wait_s, 1)));
-                log::warn("admin.sign_in_limited", {{"retry_after_s", wait_s}});
-                co_return res;
-            }
+            if (auto wait_s = token_attempts_blocked(now)) co_return too_many_attempts(req, *wait_s);
             if (!webhook::same_token(tok->as_string().subview(), s.server.admin_token)) {
                 failed_logins.push_back(now);
                 log::warn("admin.sign_in_failed", {{"name", name}});
@@ -385,6 +402,10 @@ admin_ui::~admin_ui() = default;
 
 awaitable<http::response> admin_ui::handle(http::request& req) {
     auto res = co_await impl_->route(req);
+    if (req.method() == bh::verb::head) {  // a HEAD answer carries no body (RFC 9110 9.3.2)
+        res.body().clear();
+        res.content_length(0);
+    }
     res.set(bh::field::cache_control, "no-store");
     res.set("Content-Security-Policy", content_security_policy);
     res.set("X-Content-Type-Options", "nosniff");
@@ -415,7 +436,9 @@ awaitable<http::response> admin_ui::impl::route(http::request& req) {
         auto res = co_await login(req, s);
         co_return res;
     }
-    auto who = authenticate(req, s.server.admin_token);
+    auto auth = authenticate(req, s.server.admin_token);
+    if (auth.blocked_s) co_return too_many_attempts(req, *auth.blocked_s);
+    auto& who = auth.who;
     if (!who) co_return answer(req, 401, json::object{{"error", "sign in first (or send Authorization: Bearer <admin token>)"}});
     if (post && who->csrf && !webhook::same_token(req[csrf_header], *who->csrf))
         co_return answer(req, 403, json::object{{"error", "missing or wrong X-CSRF-Token"}});
@@ -574,17 +597,23 @@ awaitable<http::response> admin_ui::impl::api(http::request& req, std::string_vi
         const auto* expected = o ? o->if_contains("expected") : nullptr;
         if (!fo || !fo->is_object() || !expected || !expected->is_int64())
             co_return answer(req, 400, json::object{{"error", "send {\"filter\": {...}, \"expected\": N} (N from /jobs/count)"}});
+        // Only the listing's filter keys, as strings or integers: anything else could widen the filter silently.
         std::unordered_map<std::string, std::string> fq;
-        for (const auto& [k, val] : fo->as_object())
+        for (const auto& [k, val] : fo->as_object()) {
+            static constexpr std::string_view keys[] = {"state", "rule", "since", "until", "title", "error"};
+            if (std::find(std::begin(keys), std::end(keys), std::string_view(k)) == std::end(keys))
+                co_return answer(req, 400, json::object{{"error", fmt::format("unknown filter key \"{}\"", std::string_view(k))}});
             if (val.is_string()) fq[std::string(k)] = std::string(val.as_string());
             else if (val.is_int64()) fq[std::string(k)] = std::to_string(val.as_int64());
-        fq.erase("before");
-        fq.erase("limit");
+            else co_return answer(req, 400, json::object{{"error", fmt::format("filter \"{}\" must be a string", std::string_view(k))}});
+        }
         auto f = job_filter_from(fq, now);
         if (!f.error.empty()) co_return answer(req, 400, json::object{{"error", f.error}});
         const bool retry = path == "/jobs/retry";
         const auto want = expected->as_int64();
         db_task task = [filter = f.filter, retry, want, now](store::admin& db) {
+            // Jobs created after the confirmation are left alone: the walk starts at the largest id of now.
+            const auto top = db.max_job_id() + 1;
             auto n = db.count_jobs(filter);
             if (n != want)
                 return reply{409, json::object{{"error", fmt::format("the filter now matches {} jobs, not {}: confirm again", n, want)},
@@ -592,6 +621,7 @@ awaitable<http::response> admin_ui::impl::api(http::request& req, std::string_vi
             // A page of ids at a time, newest first, acted on in one transaction each.
             auto page = filter;
             page.limit = static_cast<int>(bulk_chunk);
+            page.before_id = top;
             std::int64_t matched = 0, changed = 0;
             for (;;) {
                 auto jobs = db.list_jobs(page);

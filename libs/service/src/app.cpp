@@ -113,10 +113,11 @@ struct app::impl {
     front_door door;
     delivery_history history;        // for the admin UI's overview
     backfill_status backfill_state;  // likewise
-    std::unique_ptr<admin_ui> admin;  // before the server: destroyed after it
     std::vector<std::unique_ptr<asio::io_context>> contexts;
     std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
     std::vector<std::thread> threads;
+    // After the contexts and before the server: destroyed after the server and before the contexts its thread posts to.
+    std::unique_ptr<admin_ui> admin;
     std::unique_ptr<http::server> server;
     asio::io_context worker_ctx{1};
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> worker_guard;

@@ -107,9 +107,9 @@ constexpr std::string_view sql_count_by_state = "SELECT state, count(*) FROM job
 constexpr std::string_view sql_probe_write =
     "INSERT INTO store_state(key, value) VALUES('ready_probe', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 // The operator's filters (job_filter), newest first, between $8 and $7; as SQLite's (jobs.cpp). A purged body is
-// empty: no title.
+// empty: no title. json, not jsonb: jsonb refuses a \u0000 escape, which a stored body may hold.
 #define SPACEHOOK_EVENT_TITLE \
-    "CASE WHEN octet_length(e.body) > 0 THEN convert_from(e.body, 'UTF8')::jsonb->'payload'->>'title' END"
+    "CASE WHEN octet_length(e.body) > 0 THEN convert_from(e.body, 'UTF8')::json->'payload'->>'title' END"
 #define SPACEHOOK_JOB_CONDITIONS                                                                                    \
     "($1::text IS NULL OR j.state = $1) AND ($2::text IS NULL OR j.rule = $2) "                                     \
     "AND ($3::bigint IS NULL OR j.created_at >= $3) AND ($4::bigint IS NULL OR j.created_at < $4) "                 \

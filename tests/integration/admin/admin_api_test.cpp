@@ -58,6 +58,14 @@ TEST_SUITE("admin API") {
         CHECK(page.body.find("/admin/admin.js") != std::string::npos);
         CHECK(get(port, "/admin/admin.js").headers["content-type"] == "text/javascript; charset=utf-8");
         CHECK(get(port, "/admin").status == 308);
+        // HEAD answers carry no body: on a kept-alive connection one would be read as the next response.
+        test::raw_conn c(port);
+        c.write(test::make_request("HEAD", "/admin/", {}));
+        auto head = c.read_response();
+        CHECK(head.status == 200);
+        CHECK(head.headers["content-length"] == "0");
+        c.write(test::make_request("GET", "/healthz", {}));
+        CHECK(c.read_response().body == R"({"status":"ok"})");
     }
 
     TEST_CASE("a session cookie is HttpOnly and SameSite=Strict, and its POSTs need the CSRF token") {
@@ -115,6 +123,27 @@ TEST_SUITE("admin API") {
         CHECK(limited.status == 429);
         CHECK(!limited.headers["retry-after"].empty());
         CHECK(test::request(port, "POST", "/admin/api/login", "not json").status == 400);
+    }
+
+    TEST_CASE("wrong Bearer tokens count against the same limit, and then the right one waits too") {
+        auto w = world_with_token();
+        const auto port = w.app->port();
+        for (int i = 0; i < 5; ++i)
+            CHECK(get(port, "/admin/api/stats", {{"Authorization", "Bearer guess-" + std::to_string(i)}}).status == 401);
+        auto limited = get(port, "/admin/api/stats", bearer());
+        CHECK(limited.status == 429);
+        CHECK(!limited.headers["retry-after"].empty());
+        CHECK(test::request(port, "POST", "/admin/api/login", fmt::format(R"({{"token":"{}"}})", api_token)).status == 429);
+    }
+
+    TEST_CASE("a bulk action refuses a filter it does not understand") {
+        auto w = world_with_token();
+        const auto port = w.app->port();
+        auto unknown = test::request(port, "POST", "/admin/api/jobs/cancel", R"({"filter":{"stat":"dead"},"expected":0})", bearer());
+        CHECK(unknown.status == 400);
+        CHECK(std::string(json_of(unknown).at("error").as_string()) == R"(unknown filter key "stat")");
+        auto array = test::request(port, "POST", "/admin/api/jobs/cancel", R"({"filter":{"state":["dead"]},"expected":0})", bearer());
+        CHECK(array.status == 400);
     }
 
     TEST_CASE("job filters, counts and keyset pages") {
