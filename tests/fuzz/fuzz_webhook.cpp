@@ -7,10 +7,13 @@
 //     lowercase(sign(s, body)) for some listed secret s;
 //   - verify(sign(s, body)) holds in upper, lower and mixed case and with surrounding blanks;
 //   - flipping one bit of a correct header makes verify() false, unless the flip only changes a letter's case;
-//   - parse_envelope() either fails with a one-line reason or yields a non-empty event.id and trigger, and
-//     answers the same for the same bytes.
+//   - parse_envelope() either fails with a one-line reason or yields a non-empty event.id and trigger,
+//     answers the same for the same bytes, and answers exactly as the DOM reference
+//     (tests/support/envelope_reference.hpp) does.
 #include "spacehook/webhook/envelope.hpp"
 #include "spacehook/webhook/signature.hpp"
+
+#include "envelope_reference.hpp"
 
 #include <cstdint>
 #include <cstdio>
@@ -113,6 +116,7 @@ void check_signatures(const std::vector<std::string>& secrets, std::string_view 
 
 void check_envelope(std::string_view body) {
     auto parsed = parse_envelope(body);
+    FUZZ_CHECK(spacehook::testing::same_answer(parsed, spacehook::testing::reference_parse_envelope(body)));
     if (auto* reason = std::get_if<std::string>(&parsed)) {
         FUZZ_CHECK(!reason->empty());
         FUZZ_CHECK(reason->find('\n') == std::string::npos);

@@ -1,6 +1,11 @@
 #include "spacehook/webhook/envelope.hpp"
 
+#include "envelope_reference.hpp"
+
 #include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
 
 using spacehook::webhook::envelope;
 using spacehook::webhook::parse_envelope;
@@ -66,5 +71,66 @@ TEST_SUITE("webhook envelope") {
         for (int i = 0; i < 10000; ++i) deep += "]";
         deep += "}";
         CHECK(err(deep).rfind("body is not JSON", 0) == 0);
+    }
+
+    TEST_CASE("the one-pass reader answers as a DOM read would, on duplicates, wrong types and nesting") {
+        // Each body is read by parse_envelope and by the DOM reference; the answers must be the same,
+        // reason for reason and field for field.
+        const std::vector<std::string> bodies = {
+            // a duplicate key's last value wins, at the root and inside a section
+            R"({"event":{"id":1,"trigger":"a.b"},"event":{"id":2,"trigger":"c.d"}})",
+            R"({"event":{"id":1,"trigger":"a.b"},"event":5})",
+            R"({"event":{"id":1,"trigger":"a.b"},"event":{"trigger":"c.d"}})",
+            R"({"event":{"id":1,"trigger":"a.b","createBy":"u"},"event":{"id":2,"trigger":"c.d"}})",
+            R"({"event":{"id":1,"trigger":"a.b"},"payload":{"id":3,"title":"t"},"payload":{"parentId":4}})",
+            R"({"event":5,"event":{"id":1,"trigger":"a.b"}})",
+            R"({"event":{"id":1,"id":"x","trigger":"a.b","trigger":"e.f"}})",
+            R"({"event":{"id":"x","id":1.5,"trigger":"a.b"}})",
+            R"({"event":{"id":1,"trigger":"a.b"},"payload":{"title":"one","title":{"x":"two"}}})",
+            R"({"event":{"id":1,"trigger":"a.b"},"payload":{"title":{"x":"two"},"title":"three"}})",
+            R"({"event":{"id":1,"trigger":"a.b"},"payload":{"id":3},"payload":[1,2]})",
+            R"({"event":{"id":1,"trigger":"a.b"},"webhook":{"id":3,"name":"n"},"webhook":{"name":"m"}})",
+            // null, bool, double, arrays and objects where a scalar is read
+            R"({"event":{"id":null,"trigger":"a.b"}})",
+            R"({"event":{"id":true,"trigger":"a.b"}})",
+            R"({"event":{"id":[1],"trigger":"a.b"}})",
+            R"({"event":{"id":{"id":1},"trigger":"a.b"}})",
+            R"({"event":{"id":1,"trigger":null}})",
+            R"({"event":{"id":1,"trigger":""}})",
+            R"({"event":{"id":"","trigger":"a.b"}})",
+            R"({"event":{"id":1,"trigger":"a.b","createBy":5,"createOn":null}})",
+            R"({"event":{"id":1,"trigger":"a.b"},"payload":{"fileEntryType":2.0,"parentId":-4}})",
+            R"({"event":{"id":1,"trigger":"a.b"},"payload":{"fileEntryType":18446744073709551615,"id":18446744073709551615}})",
+            R"({"event":{"id":-9223372036854775808,"trigger":"a.b"}})",
+            // the fields are read only where they belong
+            R"({"event":{"id":1,"trigger":"a.b","payload":{"id":9}},"x":{"event":{"id":2}},"payload":{"x":{"id":7},"id":8}})",
+            R"({"id":1,"trigger":"a.b","event":{"id":1,"trigger":"a.b","title":"not here"},"title":"nor here"})",
+            R"({"event":{"id":1,"trigger":"a.b"},"payload":{"title":"t","nested":[{"title":"u"}],"after":"x"}})",
+            R"([{"event":{"id":1,"trigger":"a.b"}}])",
+            R"("event")",
+            R"({"event":[{"id":1,"trigger":"a.b"}]})",
+            // escapes in keys and values
+            R"({"\u0065vent":{"\u0069d":1,"trig\u0067er":"a\u002eb"},"payload":{"t\u0069tle":"\ud83d\ude00"}})",
+            // JSON errors
+            R"({"event":{"id":1,"trigger":"a.b"}} x)",
+            R"({"event":{"id":1,"trigger":"a.b"})",
+            R"({"event":{"id":1,"trigger":"a.b"}}   )",
+            "",
+            "{\"event\":{\"id\":1,\"trigger\":\"a\xff\"}}",
+        };
+        for (const auto& body : bodies) {
+            INFO(body);
+            CHECK(spacehook::testing::same_answer(parse_envelope(body), spacehook::testing::reference_parse_envelope(body)));
+        }
+    }
+
+    TEST_CASE("long strings and keys split across the parser's buffer are read whole") {
+        const std::string title(20000, 'x');
+        const std::string key(5000, 'k');
+        const std::string body = R"({")" + key + R"(":")" + title + R"(","event":{"id":"1","trigger":"a.b"},"payload":{")" +
+                                 key + R"(":1,"title":")" + title + R"(\u00e9"}})";
+        auto e = ok(body);
+        CHECK(e.title == title + "\xC3\xA9");
+        CHECK(spacehook::testing::same_answer(parse_envelope(body), spacehook::testing::reference_parse_envelope(body)));
     }
 }
