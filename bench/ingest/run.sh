@@ -22,6 +22,8 @@
 #                       fsync and synchronous_commit on, its data directory under /tmp like the SQLite file's):
 #                       1 = required, 0 = skip, auto = when Debian's postgresql server is installed
 #   PG_POOL=2           database.pool for that run
+#   CHECKPOINT_PAGES=   SQLite database.checkpoint_pages (default: spacehook's, 1000; 0 = SQLite checkpoints
+#                       inside the commit, as before issue G)
 #
 # Every delivery is distinct (event.id and payload.id), pre-signed by gen_deliveries.py and sent by
 # deliveries.lua, which counts accepted / duplicate / non-2xx answers. Afterwards the events table is counted
@@ -187,7 +189,7 @@ rm -f "$db" "$db-wal" "$db-shm" "$db.lock"
 sh_port=$(util free-port)
 cat >"$work/spacehook.json" <<EOF
 {"server": {"listen": "127.0.0.1:$sh_port", "threads": $SERVER_THREADS},
- "database": "$db",
+ "database": {"path": "$db"${CHECKPOINT_PAGES:+, \"checkpoint_pages\": $CHECKPOINT_PAGES}},
  "webhooks": [{"path": "$WEBHOOK_PATH", "secrets": ["$SECRET"]}]}
 EOF
 "$SPACEHOOK" serve --config "$work/spacehook.json" >"$work/spacehook.log" 2>&1 &

@@ -226,7 +226,7 @@ void read_server(const json::value& v, reader& r, server_settings& s) {
 
 bool is_postgresql_url(std::string_view s) { return s.starts_with("postgresql://") || s.starts_with("postgres://"); }
 
-// A SQLite path, a PostgreSQL URL, or {"path", "busy_timeout_ms"} / {"url", "pool"}.
+// A SQLite path, a PostgreSQL URL, or {"path", "busy_timeout_ms", "checkpoint_pages"} / {"url", "pool"}.
 void read_database(const json::value& v, reader& r, database_settings& d) {
     const std::string p = "$.database";
     std::string where;
@@ -235,18 +235,20 @@ void read_database(const json::value& v, reader& r, database_settings& d) {
         if (is_postgresql_url(where)) d.url = where;
         else d.path = where;
     } else if (auto* o = r.object(v, p)) {
-        r.known_keys(*o, p, {"path", "busy_timeout_ms", "url", "pool"});
+        r.known_keys(*o, p, {"path", "busy_timeout_ms", "checkpoint_pages", "url", "pool"});
         const bool has_url = o->contains("url");
         if (has_url && o->contains("path")) r.fail(p, "names both a path (SQLite) and a url (PostgreSQL): keep one");
         if (has_url) {
             r.str(*o, "url", p, d.url, true);
             r.integer(*o, "pool", p, d.pool, 1, 64);
             if (o->contains("busy_timeout_ms")) r.fail(p + ".busy_timeout_ms", "is for SQLite; PostgreSQL waits for locks itself");
+            if (o->contains("checkpoint_pages")) r.fail(p + ".checkpoint_pages", "is for SQLite; PostgreSQL checkpoints itself");
             if (!d.url.empty() && !is_postgresql_url(d.url))
                 r.fail(p + ".url", "must start with postgresql:// or postgres://");
         } else {
             r.str(*o, "path", p, d.path, true);
             r.integer(*o, "busy_timeout_ms", p, d.busy_timeout_ms, 0, 600'000);
+            r.integer(*o, "checkpoint_pages", p, d.checkpoint_pages, 0, 1'000'000);
             if (o->contains("pool")) r.fail(p + ".pool", "is for PostgreSQL (with \"url\")");
             if (is_postgresql_url(d.path)) r.fail(p + ".path", "is a PostgreSQL URL: name it \"url\"");
         }

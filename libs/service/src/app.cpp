@@ -78,6 +78,7 @@ std::vector<std::string> restart_needed(const config::settings& cur, const confi
     check(a.request_timeout_ms != b.request_timeout_ms, "server.request_timeout_ms");
     check(cur.workers.concurrency != next.workers.concurrency, "workers.concurrency");
     check(cur.database.busy_timeout_ms != next.database.busy_timeout_ms, "database.busy_timeout_ms");
+    check(cur.database.checkpoint_pages != next.database.checkpoint_pages, "database.checkpoint_pages");
     return out;
 }
 

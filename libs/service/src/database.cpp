@@ -11,7 +11,10 @@ namespace spacehook::service {
 
 std::unique_ptr<store::queue> open_queue(const config::database_settings& d, std::function<void()> on_jobs) {
     if (!d.postgresql())
-        return store::open_sqlite_queue({.path = d.path, .busy_timeout_ms = d.busy_timeout_ms});
+        return store::open_sqlite_queue({.path = d.path,
+                                         .busy_timeout_ms = d.busy_timeout_ms,
+                                         .checkpoint_pages = d.checkpoint_pages,
+                                         .checkpoint_limit_pages = 8 * d.checkpoint_pages});
     try {
         return store::open_pg_queue({.url = d.url, .pool = d.pool, .on_jobs = std::move(on_jobs)});
     } catch (const std::exception& e) {

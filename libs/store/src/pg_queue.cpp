@@ -2,6 +2,7 @@
 
 #include "await_task.hpp"
 #include "pg_store.hpp"
+#include "take_batch.hpp"
 #include "spacehook/core/clock.hpp"
 #include "spacehook/core/log.hpp"
 #include "spacehook/core/thread_name.hpp"
@@ -103,9 +104,7 @@ private:
                 std::unique_lock lock(mutex_);
                 wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
                 if (queue_.empty()) return;  // stopping and drained
-                const auto n = std::min(queue_.size(), options_.max_batch);
-                batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(n)));
-                queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+                detail::take_batch(queue_, batch, options_.max_batch);
             }
             run_batch(c, must_reset, batch);
             for (auto& t : batch) {

@@ -3,6 +3,7 @@
 #include "spacehook/core/log.hpp"
 #include "spacehook/core/thread_name.hpp"
 #include "spacehook/store/migrate.hpp"
+#include "take_batch.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/system_executor.hpp>
@@ -37,6 +38,16 @@ writer::writer(writer_options options) : options_(std::move(options)) {
     // instructions per job. The writer only writes the store's own constants (to_string of its enums), so it skips
     // them; every other connection (the CLI, an operator's sqlite3 shell) still has them checked.
     db_->exec("PRAGMA ignore_check_constraints=ON");
+    if (options_.checkpoint_pages > 0) {
+        checkpoint_db_ = std::make_unique<database>(options_.path, open_options{.busy_timeout_ms = options_.busy_timeout_ms});
+        // Replaces SQLite's automatic checkpoint on this connection (sqlite3_wal_hook and wal_autocheckpoint
+        // share one slot).
+        sqlite3_wal_hook(db_->handle(), &writer::on_wal_commit, this);
+        checkpoint_thread_ = std::thread([this] {
+            name_this_thread("sh-checkpoint");
+            checkpoint_loop();
+        });
+    }
     thread_ = std::thread([this] {
         name_this_thread("sh-writer");
         loop();
@@ -44,8 +55,57 @@ writer::writer(writer_options options) : options_(std::move(options)) {
 }
 
 writer::~writer() {
+    // The checkpointer's connection closes first, so that the writer's is the last one and the WAL goes with it.
+    {
+        std::lock_guard lock(checkpoint_mutex_);
+        checkpoint_stopping_ = true;
+    }
+    checkpoint_wake_.notify_all();
+    if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
+    checkpoint_db_.reset();
     stop();
     if (thread_.joinable()) thread_.join();
+}
+
+// Called by SQLite on the writer thread after each COMMIT, with the WAL's size in pages.
+int writer::on_wal_commit(void* self, sqlite3*, const char*, int pages) {
+    auto& w = *static_cast<writer*>(self);
+    w.wal_pages_ = pages;
+    if (pages >= w.options_.checkpoint_limit_pages) {
+        w.checkpoint_here();
+    } else if (pages >= w.options_.checkpoint_pages) {
+        {
+            std::lock_guard lock(w.checkpoint_mutex_);
+            w.checkpoint_due_ = true;
+        }
+        w.checkpoint_wake_.notify_one();
+    }
+    return SQLITE_OK;
+}
+
+// A passive checkpoint on the writer's connection, between two transactions: nothing is written meanwhile,
+// so it copies the WAL to its end (unless a reader still needs old pages) and the next commit rewinds the WAL.
+void writer::checkpoint_here() {
+    int frames = 0, copied = 0;
+    const int rc = sqlite3_wal_checkpoint_v2(db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
+    if (rc == SQLITE_OK) stats_.writer_checkpoints.fetch_add(1, std::memory_order_relaxed);
+    // SQLITE_BUSY: the checkpointer is at it; the next commit tries again.
+}
+
+void writer::checkpoint_loop() {
+    for (;;) {
+        {
+            std::unique_lock lock(checkpoint_mutex_);
+            checkpoint_wake_.wait(lock, [&] { return checkpoint_stopping_ || checkpoint_due_; });
+            if (checkpoint_stopping_) return;
+            checkpoint_due_ = false;
+        }
+        const int rc =
+            sqlite3_wal_checkpoint_v2(checkpoint_db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+        if (rc == SQLITE_OK) stats_.background_checkpoints.fetch_add(1, std::memory_order_relaxed);
+        else if (rc != SQLITE_BUSY)
+            log::warn("store.checkpoint_failed", {{"error", sqlite3_errstr(rc)}, {"database", options_.path}});
+    }
 }
 
 asio::any_io_executor writer::fallback_executor() { return asio::system_executor(); }
@@ -87,15 +147,16 @@ void writer::loop() {
     for (;;) {
         {
             std::unique_lock lock(mutex_);
+            if (queue_.empty() && !stopping_ && checkpoint_db_ && wal_pages_ >= options_.checkpoint_pages) {
+                // Idle with a WAL worth rewinding: finish the checkpoint here, where no commit waits for it.
+                lock.unlock();
+                checkpoint_here();
+                wal_pages_ = 0;  // once per idle spell: a reader holding old pages would make it copy nothing again
+                lock.lock();
+            }
             wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
             if (queue_.empty()) break;  // stopping and drained
-            if (queue_.size() <= options_.max_batch) {
-                batch.swap(queue_);
-            } else {
-                auto mid = queue_.begin() + static_cast<std::ptrdiff_t>(options_.max_batch);
-                batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(mid));
-                queue_.erase(queue_.begin(), mid);
-            }
+            detail::take_batch(queue_, batch, options_.max_batch);
         }
         run_batch(batch);
         for (auto& t : batch) {

@@ -205,6 +205,10 @@ TEST_SUITE("config load") {
         CHECK(has_problem(with(R"({"url": "mysql://db/s"})"), "$.database.url", "postgresql://"));
         CHECK(has_problem(with(R"({"url": "postgresql://db/s", "busy_timeout_ms": 5})"), "$.database.busy_timeout_ms"));
         CHECK(has_problem(with(R"({"path": "/x.db", "pool": 4})"), "$.database.pool", "PostgreSQL"));
+        CHECK(has_problem(with(R"({"url": "postgresql://db/s", "checkpoint_pages": 100})"), "$.database.checkpoint_pages"));
+        CHECK(has_problem(with(R"({"path": "/x.db", "checkpoint_pages": -1})"), "$.database.checkpoint_pages"));
+        CHECK(with(R"({"path": "/x.db", "checkpoint_pages": 0})").value.database.checkpoint_pages == 0);
+        CHECK(with(R"({"path": "/x.db"})").value.database.checkpoint_pages == 1000);
         CHECK(has_problem(with(R"({"path": "postgresql://db/s"})"), "$.database.path", "name it \"url\""));
         CHECK(has_problem(with(R"({"url": "postgresql://db/s", "pool": 0})"), "$.database.pool"));
 

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <filesystem>
 #include <future>
 #include <thread>
 
@@ -223,5 +224,91 @@ TEST_SUITE("store writer") {
         other.exec("ROLLBACK");
         w.run_sync([](store::database& db) { store::insert_delivery(db, make_delivery("1")); });
         CHECK(count(other, "SELECT count(*) FROM events") == 1);
+    }
+
+    TEST_CASE("the checkpointer copies the WAL into the database file while the writer is busy") {
+        test::temp_dir dir;
+        const auto path = dir.file("a.db");
+        store::writer w({.path = path, .checkpoint_pages = 10, .checkpoint_limit_pages = 100000});
+        w.run_sync([](store::database& db) { db.exec("CREATE TABLE filler(x BLOB)"); });
+        const auto db_size0 = std::filesystem::file_size(path);
+        std::promise<void> gate;
+        auto gate_f = gate.get_future().share();
+        std::atomic<int> completed{0};
+        // One commit of ~30 pages wakes the checkpointer; the next task keeps the writer from going idle (where
+        // it would checkpoint itself), so what reaches the database file was copied by the checkpointer.
+        std::promise<void> holding;
+        w.async_run(
+            [&holding, gate_f](store::database& db) {
+                holding.set_value();
+                gate_f.wait();
+                for (int i = 0; i < 30; ++i) db.exec("INSERT INTO filler VALUES(randomblob(3000))");
+            },
+            [&](std::exception_ptr e) {
+                CHECK(!e);
+                completed.fetch_add(1);
+            });
+        holding.get_future().wait();
+        // Queued behind the insert, so in the next batch: it holds the writer once the insert has committed.
+        std::promise<void> second_gate;
+        auto second_f = second_gate.get_future().share();
+        w.async_run([second_f](store::database&) { second_f.wait(); }, [&](std::exception_ptr) { completed.fetch_add(1); });
+        const auto writer_checkpoints0 = w.stats().writer_checkpoints.load();
+        const auto background0 = w.stats().background_checkpoints.load();
+        gate.set_value();
+        CHECK(test::poll_until([&] { return w.stats().background_checkpoints.load() > background0; }));
+        CHECK(test::poll_until([&] { return std::filesystem::file_size(path) >= db_size0 + 30 * 3000; }));
+        CHECK(w.stats().writer_checkpoints.load() == writer_checkpoints0);
+        second_gate.set_value();
+        REQUIRE(test::poll_until([&] { return completed.load() == 2; }));
+    }
+
+    TEST_CASE("the WAL starts over once it reaches the limit, however busy the writer") {
+        test::temp_dir dir;
+        const auto path = dir.file("a.db");
+        store::writer w({.path = path, .max_batch = 1, .checkpoint_pages = 10, .checkpoint_limit_pages = 60});
+        w.run_sync([](store::database& db) { db.exec("CREATE TABLE filler(x BLOB)"); });
+        // 200 commits of ~3 pages (one task per transaction) queued at once: the writer is never idle, so only the
+        // limit rewinds the WAL.
+        std::atomic<int> completed{0};
+        const int commits = 200;
+        std::promise<void> gate;
+        auto gate_f = gate.get_future().share();
+        w.async_run([gate_f](store::database&) { gate_f.wait(); }, [&](std::exception_ptr) {});
+        for (int i = 0; i < commits; ++i)
+            w.async_run(
+                [](store::database& db) {
+                    db.exec("INSERT INTO filler VALUES(randomblob(3000))");
+                    db.exec("INSERT INTO filler VALUES(randomblob(3000))");
+                },
+                [&](std::exception_ptr e) {
+                    CHECK(!e);
+                    completed.fetch_add(1);
+                });
+        gate.set_value();
+        REQUIRE(test::poll_until([&] { return completed.load() == commits; }));
+        store::database db(path);
+        CHECK(count(db, "SELECT count(*) FROM filler") == 2 * commits);
+        // Without a rewind the WAL would hold every page written (well over 400); with one it stays near the limit.
+        const auto wal = std::filesystem::file_size(path + "-wal");
+        INFO("WAL bytes: " << wal);
+        CHECK(wal < (60 + 40) * (4096 + 24) + 32);
+        CHECK(w.stats().writer_checkpoints.load() >= 1);
+    }
+
+    TEST_CASE("checkpoint_pages 0 leaves checkpoints to SQLite, inside the commit") {
+        test::temp_dir dir;
+        store::writer w({.path = dir.file("a.db"), .checkpoint_pages = 0});
+        w.run_sync([](store::database& db) {
+            db.exec("CREATE TABLE filler(x BLOB)");
+            for (int i = 0; i < 1500; ++i) db.exec("INSERT INTO filler VALUES(randomblob(3000))");
+        });
+        w.run_sync([](store::database& db) { db.exec("INSERT INTO filler VALUES(1)"); });
+        CHECK(w.stats().background_checkpoints.load() == 0);
+        CHECK(w.stats().writer_checkpoints.load() == 0);
+        store::database db(dir.file("a.db"));
+        auto st = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
+        REQUIRE(st.step());
+        CHECK(st.int64(1) < 1500);  // SQLite's automatic checkpoint rewound the WAL after the big commit
     }
 }

@@ -44,6 +44,9 @@ struct server_settings {
 struct database_settings {
     std::string path = "/var/lib/spacehook/spacehook.db";
     std::int64_t busy_timeout_ms = 2000;  // SQLite: how long a write waits for a lock held by another process
+    // SQLite: WAL pages after which a background thread checkpoints (store::writer_options); 0: SQLite's own
+    // checkpoint, inside the commit that crosses 1,000 pages.
+    int checkpoint_pages = 1000;
     std::string url;                      // postgresql://user@host:port/db?sslmode=...
     int pool = 2;                         // PostgreSQL: connections running the queue's calls
 

@@ -8,6 +8,14 @@
 // synchronous=NORMAL: written to the WAL, which survives the process being killed, but not fsynced, so a power
 // loss or a kernel crash may take it back. What is lost is always the last commits (the WAL is replayed up to
 // its first frame that was not written; the next synced commit's fsync makes every earlier one durable too).
+//
+// Checkpoints (copying the WAL's pages into the database file, then fsyncing it) run on a thread and connection of
+// their own, so a commit never waits for one. SQLite's automatic checkpoint would run inside the COMMIT that
+// crossed 1,000 WAL pages: a few ms of copying and an fsync of the database file, about once per 75 commits
+// under load, which every delivery in the next batch waited for (docs/benchmarks.md). The writer now only wakes
+// the checkpointer when the WAL holds `checkpoint_pages`. A background checkpoint can copy every page but the
+// ones committed while it ran, so the WAL is rewound from its start only when the writer itself checkpoints:
+// once it holds `checkpoint_limit_pages` (by then there is little left to copy), or when the writer is idle.
 #ifndef SPACEHOOK_STORE_WRITER_HPP
 #define SPACEHOOK_STORE_WRITER_HPP
 
@@ -38,6 +46,11 @@ struct writer_options {
     std::string path;
     std::int64_t busy_timeout_ms = 2000;
     std::size_t max_batch = 512;  // tasks per transaction
+    // WAL pages (4 KiB) after which the checkpointer thread is woken, and after which the writer checkpoints
+    // itself so that the WAL starts over. 0 for checkpoint_pages: no checkpointer thread, SQLite's own
+    // automatic checkpoint at 1,000 pages inside the writer's COMMIT (the behaviour before issue G).
+    int checkpoint_pages = 1000;
+    int checkpoint_limit_pages = 8000;
 };
 
 struct writer_stats {
@@ -46,6 +59,8 @@ struct writer_stats {
     std::atomic<std::uint64_t> failed_batches{0};
     std::atomic<std::uint64_t> max_batch{0};
     std::atomic<std::uint64_t> synced_commits{0};  // batches committed with synchronous=FULL
+    std::atomic<std::uint64_t> background_checkpoints{0};  // run by the checkpointer thread
+    std::atomic<std::uint64_t> writer_checkpoints{0};      // run by the writer: at the limit, or when idle
 };
 
 class writer {
@@ -101,6 +116,9 @@ private:
     void enqueue(task_fn fn, completion c, durability d);
     void loop();
     void run_batch(std::vector<task>& batch);
+    static int on_wal_commit(void* self, sqlite3* db, const char* schema, int pages);
+    void checkpoint_loop();
+    void checkpoint_here();
 
     writer_options options_;
     std::unique_ptr<database> db_;
@@ -110,6 +128,16 @@ private:
     std::vector<task> queue_;
     bool stopping_ = false;
     writer_stats stats_;
+    int wal_pages_ = 0;  // the WAL's size after the last commit, as its hook reported it; writer thread only
+
+    // The checkpointer: its own connection, woken by the writer's commit hook.
+    std::unique_ptr<database> checkpoint_db_;
+    std::mutex checkpoint_mutex_;
+    std::condition_variable checkpoint_wake_;
+    bool checkpoint_due_ = false;
+    bool checkpoint_stopping_ = false;
+    std::thread checkpoint_thread_;
+
     std::thread thread_;
 };
 
