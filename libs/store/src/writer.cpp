@@ -71,9 +71,13 @@ writer::~writer() {
 int writer::on_wal_commit(void* self, sqlite3*, const char*, int pages) {
     auto& w = *static_cast<writer*>(self);
     w.wal_pages_ = pages;
+    if (pages < w.wal_pages_at_wake_) w.wal_pages_at_wake_ = 0;  // the WAL was rewound
     if (pages >= w.options_.checkpoint_limit_pages) {
         w.checkpoint_here();
-    } else if (pages >= w.options_.checkpoint_pages) {
+    } else if (pages - w.wal_pages_at_wake_ >= w.options_.checkpoint_pages) {
+        // Once per checkpoint_pages of new WAL, as SQLite would: each checkpoint that copies anything ends
+        // with an fsync of the database file.
+        w.wal_pages_at_wake_ = pages;
         {
             std::lock_guard lock(w.checkpoint_mutex_);
             w.checkpoint_due_ = true;

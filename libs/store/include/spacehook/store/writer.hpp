@@ -13,7 +13,7 @@
 // their own, so a commit never waits for one. SQLite's automatic checkpoint would run inside the COMMIT that
 // crossed 1,000 WAL pages: a few ms of copying and an fsync of the database file, about once per 75 commits
 // under load, which every delivery in the next batch waited for (docs/benchmarks.md). The writer now only wakes
-// the checkpointer when the WAL holds `checkpoint_pages`. A background checkpoint can copy every page but the
+// the checkpointer each time the WAL has grown by `checkpoint_pages`. A background checkpoint can copy every page but the
 // ones committed while it ran, so the WAL is rewound from its start only when the writer itself checkpoints:
 // once it holds `checkpoint_limit_pages` (by then there is little left to copy), or when the writer is idle.
 #ifndef SPACEHOOK_STORE_WRITER_HPP
@@ -129,6 +129,7 @@ private:
     bool stopping_ = false;
     writer_stats stats_;
     int wal_pages_ = 0;  // the WAL's size after the last commit, as its hook reported it; writer thread only
+    int wal_pages_at_wake_ = 0;  // its size when the checkpointer was last woken; writer thread only
 
     // The checkpointer: its own connection, woken by the writer's commit hook.
     std::unique_ptr<database> checkpoint_db_;
