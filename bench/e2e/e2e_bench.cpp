@@ -2,14 +2,15 @@
 // loopback.
 //
 //   spacehook_bench_e2e [--events N] [--workers N] [--rate R] [--rule invoice|noop] [--fileop-delay MS]
-//                       [--poll-interval MS] [--postgresql URL [--instances N]]
+//                       [--poll-interval MS] [--checkpoint-pages N] [--postgresql URL [--instances N]]
 //
 // --rule invoice (the default): the invoice recipe (move to Incoming + notify to the log channel). The simulator
 //   publishes one file.uploaded per upload (the web UI's chunked upload), spacehook ingests, and its workers read
 //   the file and its folder path, move it (PUT fileops/move and the polls it needs) and notify.
 //   --rate R publishes R uploads per second, one after another (a modest rate); 0 (the default) publishes them
 //   all at once (saturation). --fileop-delay is how long the simulator takes to finish a move (0: the PUT answers
-//   finished); --poll-interval is docspace.poll_interval_ms (default: the configuration's default).
+//   finished); --poll-interval is docspace.poll_interval_ms (default: the configuration's default);
+//   --checkpoint-pages is SQLite's database.checkpoint_pages (0: SQLite checkpoints inside the commit).
 // --rule noop: a rule whose only action is a notify to the log channel, and no DocSpace call. The queue is filled
 //   first with N deliveries (N jobs) through the store, then the service starts: the figure is the drain rate,
 //   lease to durable outcome, of jobs that do nothing.
@@ -87,6 +88,7 @@ struct options {
     std::string rule = "invoice";
     int fileop_delay_ms = 0;
     int poll_interval_ms = -1;  // the configuration's default
+    int checkpoint_pages = -1;  // likewise
     std::string pg_url;
     int instances = 1;
 };
@@ -94,7 +96,8 @@ struct options {
 [[noreturn]] void usage(const char* why) {
     std::fprintf(stderr,
                  "spacehook_bench_e2e: %s\nusage: spacehook_bench_e2e [--events N] [--workers N] [--rate R] "
-                 "[--rule invoice|noop] [--fileop-delay MS] [--poll-interval MS] [--postgresql URL [--instances N]]\n",
+                 "[--rule invoice|noop] [--fileop-delay MS] [--poll-interval MS] [--checkpoint-pages N] "
+                 "[--postgresql URL [--instances N]]\n",
                  why);
     std::exit(2);
 }
@@ -111,6 +114,7 @@ options parse(int argc, char** argv) {
         else if (a == "--rule") o.rule = v;
         else if (a == "--fileop-delay") o.fileop_delay_ms = std::atoi(v);
         else if (a == "--poll-interval") o.poll_interval_ms = std::atoi(v);
+        else if (a == "--checkpoint-pages") o.checkpoint_pages = std::atoi(v);
         else if (a == "--postgresql") o.pg_url = v;
         else if (a == "--instances") o.instances = std::max(1, std::atoi(v));
         else usage(("unknown option " + a).c_str());
@@ -256,6 +260,7 @@ int main(int argc, char** argv) {
     s.server.listen = "127.0.0.1:0";
     s.server.threads = 1;
     s.database.path = (dir / "spacehook.db").string();
+    if (o.checkpoint_pages >= 0) s.database.checkpoint_pages = o.checkpoint_pages;
     if (!o.pg_url.empty()) {
         s.database.url = o.pg_url;
         s.database.path.clear();
