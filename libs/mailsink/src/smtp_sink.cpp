@@ -18,6 +18,7 @@
 #include <openssl/ssl.h>
 
 #include <chrono>
+#include <optional>
 #include <list>
 #include <mutex>
 #include <tuple>

@@ -337,6 +337,19 @@ void app::impl::collect_db_gauges() {
     if (g->next_due_ms) oldest = std::max<double>(0, static_cast<double>(clock::now_ms() - *g->next_due_ms) / 1000.0);
     registry.get_gauge("spacehook_queue_oldest_seconds", "How long the most overdue pending job has been due.")
         .set(oldest);
+    if (g->wal) {
+        registry.get_gauge("spacehook_sqlite_wal_pages", "Pages in SQLite's write-ahead log after the last commit.")
+            .set(g->wal->pages);
+        // Totals kept by the writer, carried over as counters.
+        auto carry = [&](const char* by, std::uint64_t total) {
+            auto& c = registry.get_counter("spacehook_sqlite_checkpoints_total",
+                                           "SQLite checkpoints, by the thread that ran them (checkpointer, writer).",
+                                           {{"thread", by}});
+            if (total > c.value()) c.inc(total - c.value());
+        };
+        carry("checkpointer", g->wal->background_checkpoints);
+        carry("writer", g->wal->writer_checkpoints);
+    }
 }
 
 void app::impl::shutdown() {

@@ -71,6 +71,7 @@ writer::~writer() {
 int writer::on_wal_commit(void* self, sqlite3*, const char*, int pages) {
     auto& w = *static_cast<writer*>(self);
     w.wal_pages_ = pages;
+    w.stats_.wal_pages.store(pages, std::memory_order_relaxed);
     if (pages < w.wal_pages_at_wake_) w.wal_pages_at_wake_ = 0;  // the WAL was rewound
     if (pages >= w.options_.checkpoint_limit_pages) {
         w.checkpoint_here();

@@ -6,6 +6,8 @@
 
 #include <doctest/doctest.h>
 
+#include <filesystem>
+
 #include <fmt/format.h>
 
 using namespace spacehook;
@@ -64,6 +66,16 @@ TEST_SUITE("recipes end to end") {
         CHECK(test::poll_until([&] { return metric().find(R"(spacehook_jobs{state="succeeded"} 1)") != std::string::npos; },
                                std::chrono::seconds(15)));
         CHECK(metric().find("spacehook_queue_oldest_seconds 0") != std::string::npos);
+        // The WAL gauge is the writer's count after its last commit: the WAL file holds at least that many frames.
+        const auto body = metric();
+        const auto at = body.find("\nspacehook_sqlite_wal_pages ");
+        REQUIRE(at != std::string::npos);
+        const long pages = std::stol(body.substr(at + std::string_view("\nspacehook_sqlite_wal_pages ").size()));
+        CHECK(pages > 0);
+        CHECK(std::filesystem::file_size(w.settings.database.path + "-wal") >=
+              static_cast<std::uintmax_t>(32 + pages * (4096 + 24)));
+        CHECK(body.find(R"(spacehook_sqlite_checkpoints_total{thread="checkpointer"} )") != std::string::npos);
+        CHECK(body.find(R"(spacehook_sqlite_checkpoints_total{thread="writer"} )") != std::string::npos);
     }
 
     TEST_CASE("an upload to the compliance room is copied once into the internal room") {

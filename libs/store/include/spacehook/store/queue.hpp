@@ -64,9 +64,17 @@ struct lease_found {
 };
 
 // What the metrics endpoint shows of the queue.
+// SQLite only: the write-ahead log and who checkpointed it (store::writer).
+struct wal_gauges {
+    int pages = 0;  // the WAL's length after the last commit, in pages
+    std::uint64_t background_checkpoints = 0;
+    std::uint64_t writer_checkpoints = 0;
+};
+
 struct queue_gauges {
     std::map<job_state, std::int64_t> jobs_by_state;
     std::optional<std::int64_t> next_due_ms;  // earliest run_at of a queued or retrying job
+    std::optional<wal_gauges> wal;            // SQLite
 };
 
 struct queue_options {

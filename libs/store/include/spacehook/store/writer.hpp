@@ -61,6 +61,7 @@ struct writer_stats {
     std::atomic<std::uint64_t> synced_commits{0};  // batches committed with synchronous=FULL
     std::atomic<std::uint64_t> background_checkpoints{0};  // run by the checkpointer thread
     std::atomic<std::uint64_t> writer_checkpoints{0};      // run by the writer: at the limit, or when idle
+    std::atomic<int> wal_pages{0};  // the WAL's length after the last commit (0 until a commit with the hook)
 };
 
 class writer {
