@@ -219,6 +219,11 @@ if [[ -s "$work/fsync-trace.txt" ]]; then
 fi
 rows_after=$(util rows "$db")
 metric_accepted=$(util metric "http://127.0.0.1:$sh_port/metrics" spacehook_deliveries_total result=accepted)
+# Who checkpointed the WAL over the whole run (warm-up included; refreshed every 5 s, so up to 5 s behind).
+for t in checkpointer writer; do
+    n=$(util metric "http://127.0.0.1:$sh_port/metrics" spacehook_sqlite_checkpoints_total thread=$t 2>/dev/null || echo "?")
+    log "SQLite checkpoints by the $t thread: $n"
+done
 sh_proc=$(util proc "$spacehook_pid")
 stop_pid "$spacehook_pid" TERM
 spacehook_pid=

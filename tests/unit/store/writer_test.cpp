@@ -296,6 +296,19 @@ TEST_SUITE("store writer") {
         CHECK(w.stats().writer_checkpoints.load() >= 1);
     }
 
+    TEST_CASE("a writer with nothing queued checkpoints, and its next commit starts the WAL over") {
+        test::temp_dir dir;
+        store::writer w({.path = dir.file("a.db"), .checkpoint_pages = 10, .checkpoint_limit_pages = 100000});
+        w.run_sync([](store::database& db) {
+            db.exec("CREATE TABLE filler(x BLOB)");
+            for (int i = 0; i < 30; ++i) db.exec("INSERT INTO filler VALUES(randomblob(3000))");
+        });
+        CHECK(w.stats().wal_pages.load() >= 30);
+        CHECK(test::poll_until([&] { return w.stats().writer_checkpoints.load() >= 1; }));
+        w.run_sync([](store::database& db) { db.exec("INSERT INTO filler VALUES(1)"); });
+        CHECK(w.stats().wal_pages.load() < 10);  // rewound: the commit wrote from the WAL's start
+    }
+
     TEST_CASE("checkpoint_pages 0 leaves checkpoints to SQLite, inside the commit") {
         test::temp_dir dir;
         store::writer w({.path = dir.file("a.db"), .checkpoint_pages = 0});

@@ -15,7 +15,7 @@
 // under load, which every delivery in the next batch waited for (docs/benchmarks.md). The writer now only wakes
 // the checkpointer each time the WAL has grown by `checkpoint_pages`. A background checkpoint can copy every page but the
 // ones committed while it ran, so the WAL is rewound from its start only when the writer itself checkpoints:
-// once it holds `checkpoint_limit_pages` (by then there is little left to copy), or when the writer is idle.
+// whenever it finds its queue empty after a commit, and at the latest once the WAL holds `checkpoint_limit_pages`.
 #ifndef SPACEHOOK_STORE_WRITER_HPP
 #define SPACEHOOK_STORE_WRITER_HPP
 
