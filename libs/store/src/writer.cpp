@@ -152,7 +152,7 @@ void writer::loop() {
     for (;;) {
         {
             std::unique_lock lock(mutex_);
-            if (queue_.empty() && !stopping_ && checkpoint_db_ && wal_pages_ >= options_.checkpoint_pages) {
+            if (queue_.empty() && !stopping_ && options_.checkpoint_pages > 0 && wal_pages_ >= options_.checkpoint_pages) {
                 // Nothing to commit and a WAL worth rewinding: finish the checkpoint here, before sleeping. Under
                 // load the queue is empty for moments between batches, and what arrives meanwhile waits for the
                 // rest of the copy and the fsync. Waiting for 100 ms of quiet first was measured worse (ingestion
