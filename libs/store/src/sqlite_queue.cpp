@@ -175,12 +175,15 @@ public:
     result<queue_gauges> read_gauges() override {
         std::lock_guard lock(gauges_mutex_);
         try {
-            const auto& w = writer_.stats();
-            return queue_gauges{.jobs_by_state = store::count_by_state(*gauges_reader_),
-                                .next_due_ms = store::next_due(*gauges_reader_),
-                                .wal = wal_gauges{.pages = w.wal_pages.load(),
-                                                  .background_checkpoints = w.background_checkpoints.load(),
-                                                  .writer_checkpoints = w.writer_checkpoints.load()}};
+            queue_gauges g{.jobs_by_state = store::count_by_state(*gauges_reader_),
+                           .next_due_ms = store::next_due(*gauges_reader_)};
+            if (writer_.options().checkpoint_pages > 0) {  // else SQLite checkpoints, and the writer sees nothing
+                const auto& w = writer_.stats();
+                g.wal = wal_gauges{.pages = w.wal_pages.load(),
+                                   .background_checkpoints = w.background_checkpoints.load(),
+                                   .writer_checkpoints = w.writer_checkpoints.load()};
+            }
+            return g;
         } catch (...) {
             return failure_of(std::current_exception());
         }

@@ -9,6 +9,7 @@
 #include <boost/asio/system_executor.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <future>
 
 #include <sqlite3.h>
@@ -48,14 +49,18 @@ writer::writer(writer_options options) : options_(std::move(options)) {
             checkpoint_loop();
         });
     }
-    thread_ = std::thread([this] {
-        name_this_thread("sh-writer");
-        loop();
-    });
+    try {
+        thread_ = std::thread([this] {
+            name_this_thread("sh-writer");
+            loop();
+        });
+    } catch (...) {
+        stop_checkpointer();
+        throw;
+    }
 }
 
-writer::~writer() {
-    // The checkpointer's connection closes first, so that the writer's is the last one and the WAL goes with it.
+void writer::stop_checkpointer() {
     {
         std::lock_guard lock(checkpoint_mutex_);
         checkpoint_stopping_ = true;
@@ -63,6 +68,11 @@ writer::~writer() {
     checkpoint_wake_.notify_all();
     if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
     checkpoint_db_.reset();
+}
+
+writer::~writer() {
+    // The checkpointer's connection closes first, so that the writer's is the last one and the WAL goes with it.
+    stop_checkpointer();
     stop();
     if (thread_.joinable()) thread_.join();
 }
@@ -70,9 +80,11 @@ writer::~writer() {
 // Called by SQLite on the writer thread after each COMMIT, with the WAL's size in pages.
 int writer::on_wal_commit(void* self, sqlite3*, const char*, int pages) {
     auto& w = *static_cast<writer*>(self);
+    // Shorter than after the last commit: the WAL was rewound. (After a full checkpoint, checkpoint_here also
+    // says so: the first commit of a new WAL may be longer than the old one was.)
+    if (pages < w.wal_pages_) w.wal_pages_at_wake_ = 0;
     w.wal_pages_ = pages;
     w.stats_.wal_pages.store(pages, std::memory_order_relaxed);
-    if (pages < w.wal_pages_at_wake_) w.wal_pages_at_wake_ = 0;  // the WAL was rewound
     if (pages >= w.options_.checkpoint_limit_pages) {
         w.checkpoint_here();
     } else if (pages - w.wal_pages_at_wake_ >= w.options_.checkpoint_pages) {
@@ -90,11 +102,15 @@ int writer::on_wal_commit(void* self, sqlite3*, const char*, int pages) {
 
 // A passive checkpoint on the writer's connection, between two transactions: nothing is written meanwhile,
 // so it copies the WAL to its end (unless a reader still needs old pages) and the next commit rewinds the WAL.
-void writer::checkpoint_here() {
+// SQLITE_BUSY: the checkpointer holds the checkpoint lock.
+int writer::checkpoint_here() {
     int frames = 0, copied = 0;
     const int rc = sqlite3_wal_checkpoint_v2(db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
-    if (rc == SQLITE_OK) stats_.writer_checkpoints.fetch_add(1, std::memory_order_relaxed);
-    // SQLITE_BUSY: the checkpointer is at it; the next commit tries again.
+    if (rc == SQLITE_OK) {
+        stats_.writer_checkpoints.fetch_add(1, std::memory_order_relaxed);
+        if (copied == frames) wal_pages_at_wake_ = 0;  // the next commit starts a new WAL
+    }
+    return rc;
 }
 
 void writer::checkpoint_loop() {
@@ -152,15 +168,24 @@ void writer::loop() {
     for (;;) {
         {
             std::unique_lock lock(mutex_);
-            if (queue_.empty() && !stopping_ && options_.checkpoint_pages > 0 && wal_pages_ >= options_.checkpoint_pages) {
+            if (queue_.empty() && !stopping_ && options_.checkpoint_pages > 0 && wal_pages_ >= options_.checkpoint_pages &&
+                wal_pages_ != wal_pages_at_idle_checkpoint_) {
                 // Nothing to commit and a WAL worth rewinding: finish the checkpoint here, before sleeping. Under
                 // load the queue is empty for moments between batches, and what arrives meanwhile waits for the
                 // rest of the copy and the fsync. Waiting for 100 ms of quiet first was measured worse (ingestion
                 // p99 6.10 against 5.29 ms, three pairs; docs/benchmarks.md). Our reading, not measured: the WAL
                 // then runs to the limit, where the writer's checkpoints have more left to copy.
                 lock.unlock();
-                checkpoint_here();
-                wal_pages_ = 0;  // once per idle spell: a reader holding old pages would make it copy nothing again
+                // The checkpointer may be at it, having started before the last commit: wait for it (a few ms
+                // at a time, while nothing arrives) and then copy what it left.
+                while (checkpoint_here() == SQLITE_BUSY) {
+                    lock.lock();
+                    const bool woken = wake_.wait_for(lock, std::chrono::milliseconds(2),
+                                                      [&] { return stopping_ || !queue_.empty(); });
+                    lock.unlock();
+                    if (woken) break;
+                }
+                wal_pages_at_idle_checkpoint_ = wal_pages_;  // once per idle spell, not again until a commit
                 lock.lock();
             }
             wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });

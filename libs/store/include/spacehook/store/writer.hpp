@@ -99,6 +99,7 @@ public:
     void stop();
 
     const writer_stats& stats() const { return stats_; }
+    const writer_options& options() const { return options_; }
     const std::string& path() const { return options_.path; }
 
 private:
@@ -119,7 +120,8 @@ private:
     void run_batch(std::vector<task>& batch);
     static int on_wal_commit(void* self, sqlite3* db, const char* schema, int pages);
     void checkpoint_loop();
-    void checkpoint_here();
+    int checkpoint_here();
+    void stop_checkpointer();
 
     writer_options options_;
     std::unique_ptr<database> db_;
@@ -131,6 +133,7 @@ private:
     writer_stats stats_;
     int wal_pages_ = 0;  // the WAL's size after the last commit, as its hook reported it; writer thread only
     int wal_pages_at_wake_ = 0;  // its size when the checkpointer was last woken; writer thread only
+    int wal_pages_at_idle_checkpoint_ = -1;  // its size at the writer's last idle checkpoint; writer thread only
 
     // The checkpointer: its own connection, woken by the writer's commit hook.
     std::unique_ptr<database> checkpoint_db_;
