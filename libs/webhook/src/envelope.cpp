@@ -113,35 +113,20 @@ public:
         return true;
     }
     bool on_string(json::string_view s, std::size_t, boost::system::error_code&) {
-        if (scalar* t = target()) {
-            if (!in_string_) t->text.clear();
+        return value([&](scalar& t) {
+            if (!in_string_) t.text.clear();
             in_string_ = false;
-            t->text.append(s.data(), s.size());
-            t->k = scalar::kind::string;
-        } else {
-            scalar_at_section();
-        }
-        return true;
+            t.text.append(s.data(), s.size());
+            t.k = scalar::kind::string;
+        });
     }
 
     bool on_number_part(json::string_view, boost::system::error_code&) { return true; }
     bool on_int64(std::int64_t v, json::string_view, boost::system::error_code&) {
-        if (scalar* t = target()) {
-            t->k = scalar::kind::int64;
-            t->i = v;
-        } else {
-            scalar_at_section();
-        }
-        return true;
+        return value([&](scalar& t) { t = scalar{scalar::kind::int64, {}, v, 0}; });
     }
     bool on_uint64(std::uint64_t v, json::string_view, boost::system::error_code&) {
-        if (scalar* t = target()) {
-            t->k = scalar::kind::uint64;
-            t->u = v;
-        } else {
-            scalar_at_section();
-        }
-        return true;
+        return value([&](scalar& t) { t = scalar{scalar::kind::uint64, {}, 0, v}; });
     }
     bool on_double(double, json::string_view, boost::system::error_code&) { return other_scalar(); }
     bool on_bool(bool, boost::system::error_code&) { return other_scalar(); }
@@ -242,10 +227,16 @@ private:
         if (depth_ == 1) section_replaced(section_, false);
     }
 
-    bool other_scalar() {
-        if (scalar* t = target()) *t = scalar{scalar::kind::other, {}, 0, 0};
+    // A scalar value: kept by `set` where the envelope reads one, else it may replace a whole section.
+    template <class Set>
+    bool value(Set set) {
+        if (scalar* t = target()) set(*t);
         else scalar_at_section();
         return true;
+    }
+
+    bool other_scalar() {
+        return value([](scalar& t) { t = scalar{scalar::kind::other, {}, 0, 0}; });
     }
 };
 
